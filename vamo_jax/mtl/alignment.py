@@ -1,0 +1,108 @@
+"""Per-task gradients and the exact alignment m = J_L(θ)·d.
+
+`task_losses_fn(params) -> (K,)` is the task-masked loss vector of one batch (see `losses.py`).
+
+Two paths:
+  * explicit: `per_task_grads` materialises all K gradients (K rows of the Jacobian, one shared
+    forward pass, K vector-Jacobian products under `vmap`). Needed by methods that use the full
+    Gram matrix (PCGrad, MGDA, …).
+  * exact O(1)-in-K: `task_alignment` gets all K inner products ⟨d, ∇L_k⟩ from one forward-mode
+    pass, and `weighted_task_grad` gets ∇ Σ_k w_k L_k from one backward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import chex
+import jax
+import jax.numpy as jnp
+
+TaskLossesFn = Callable[[chex.ArrayTree], chex.Array]
+
+
+def per_task_grads(task_losses_fn: TaskLossesFn, params: chex.ArrayTree):
+    """All K per-task gradients.
+
+    Returns:
+      losses: (K,); grads: the params pytree with a leading axis K on every leaf.
+    """
+    losses, vjp_fn = jax.vjp(task_losses_fn, params)
+    _check_losses(losses)
+    basis = jnp.eye(losses.shape[0], dtype=losses.dtype)
+    (grads,) = jax.vmap(vjp_fn)(basis)
+    return losses, grads
+
+
+def task_alignment(task_losses_fn: TaskLossesFn, params: chex.ArrayTree, direction: chex.ArrayTree):
+    """m_k = ⟨direction, ∇L_k(θ)⟩ for every k, by one Jacobian-vector product.
+
+    Args:
+      direction: a pytree like params (e.g. the validation gradient g_val).
+
+    Returns:
+      losses: (K,); alignment: (K,).
+    """
+    direction = jax.tree.map(lambda p, d: jnp.asarray(d, p.dtype), params, direction)
+    losses, alignment = jax.jvp(task_losses_fn, (params,), (direction,))
+    _check_losses(losses)
+    return losses, alignment
+
+
+def weighted_task_grad(task_losses_fn: TaskLossesFn, params: chex.ArrayTree, weights: chex.Array):
+    """∇_θ Σ_k w_k L_k(θ) by one backward pass. Returns (losses (K,), grad like params)."""
+    losses, vjp_fn = jax.vjp(task_losses_fn, params)
+    _check_losses(losses)
+    (grad,) = vjp_fn(weights.astype(losses.dtype))
+    return losses, grad
+
+
+def linearized_task_losses(task_losses_fn: TaskLossesFn, params: chex.ArrayTree):
+    """One linearisation of L at θ shared by alignment (forward) and combination (transpose).
+
+    Returns:
+      losses: (K,);
+      jvp: direction (like params) -> (K,) alignments;
+      vjp: weights (K,) -> gradient like params (the transpose of `jvp`).
+    """
+    losses, jvp_fn = jax.linearize(task_losses_fn, params)
+    _check_losses(losses)
+    transpose = jax.linear_transpose(jvp_fn, params)
+
+    def vjp(weights: chex.Array) -> chex.ArrayTree:
+        (grad,) = transpose(weights.astype(losses.dtype))
+        return grad
+
+    return losses, jvp_fn, vjp
+
+
+def tree_vdot(a: chex.ArrayTree, b: chex.ArrayTree) -> chex.Array:
+    """⟨a, b⟩ summed over all leaves (float32 or wider)."""
+    leaves = jax.tree.leaves(jax.tree.map(lambda x, y: jnp.vdot(x, y), a, b))
+    return sum(leaves, jnp.zeros((), jnp.result_type(*leaves) if leaves else jnp.float32))
+
+
+def stacked_vdot(stacked: chex.ArrayTree, direction: chex.ArrayTree) -> chex.Array:
+    """(K,) inner products ⟨stacked[k], direction⟩ for a pytree with a leading axis K."""
+    per_leaf = jax.tree.map(
+        lambda g, d: jnp.einsum("k...,...->k", g, d.astype(g.dtype)).astype(jnp.float32),
+        stacked,
+        direction,
+    )
+    return sum(jax.tree.leaves(per_leaf))
+
+
+def stacked_sq_norms(stacked: chex.ArrayTree) -> chex.Array:
+    """(K,) squared norms of each row of a stacked pytree."""
+    per_leaf = jax.tree.map(
+        lambda g: jnp.sum(jnp.reshape(g, (g.shape[0], -1)).astype(jnp.float32) ** 2, axis=1),
+        stacked,
+    )
+    return sum(jax.tree.leaves(per_leaf))
+
+
+def _check_losses(losses) -> None:
+    if losses.ndim != 1:
+        raise ValueError(
+            f"task_losses_fn must return a (K,) vector of per-task losses, got shape {losses.shape}."
+        )
