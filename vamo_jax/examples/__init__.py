@@ -1,0 +1,1 @@
+"""Small self-contained examples: a tiny causal Transformer and the VAMO toy problem."""
