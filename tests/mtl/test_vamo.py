@@ -144,6 +144,25 @@ def test_fast_path_follows_transform_over_steps(alignment, normalize):
         params = {"theta": params["theta"] - 0.1 * g_fast["theta"]}
 
 
+def test_callable_val_grad_is_evaluated_only_at_a_refresh():
+    k = 3
+    f = _quadratic_task_losses(jnp.asarray(RNG.normal(size=(k, 4)), jnp.float32))
+    hp = VamoHyperparams(k, update_every=2)
+    calls = []
+
+    def val_grad(p):
+        calls.append(1)
+        return {"theta": p["theta"] - 1.0}
+
+    params, state = {"theta": jnp.zeros(4)}, init_state(k)
+    g_lazy, s_lazy, _ = vamo_gradient(f, params, state, hp, val_grad=val_grad)
+    g_eager, s_eager, _ = vamo_gradient(f, params, state, hp, val_grad=val_grad(params))
+    np.testing.assert_allclose(g_lazy["theta"], g_eager["theta"], rtol=1e-6)
+    calls.clear()
+    vamo_gradient(f, params, s_lazy, hp, val_grad=val_grad, refresh=False)
+    assert not calls
+
+
 def test_fast_path_traced_refresh_under_vmap_over_seeds():
     k = 3
     centres = jnp.asarray(RNG.normal(size=(k, 4)), jnp.float32)

@@ -241,7 +241,9 @@ def vamo_gradient(
       params: θ.
       state: the `VamoState` (from `init_state` or a previous call).
       hp: `VamoHyperparams`.
-      val_grad: g_val, a pytree like params (required for alignment="validation").
+      val_grad: g_val, a pytree like params, or a function params -> g_val evaluated only at a
+        refresh (so cached steps skip the validation backward pass). Required for
+        alignment="validation".
       refresh: None to refresh on `state.count % update_every == 0`; a bool (static or traced)
         to override, e.g. from an unbatched loop counter so `vmap` over seeds keeps the branch.
 
@@ -253,17 +255,21 @@ def vamo_gradient(
         refresh = is_refresh_step(state.count, hp.update_every)
     count = state.count
 
+    def validation_gradient():
+        return val_grad(params) if callable(val_grad) else val_grad
+
     def refreshed():
         if hp.normalize == "cosine":
             losses, stacked = alignment_lib.per_task_grads(task_losses_fn, params)
-            w, m = _refreshed_from_stacked(hp, stacked, val_grad, count)
+            target = validation_gradient() if hp.alignment == "validation" else None
+            w, m = _refreshed_from_stacked(hp, stacked, target, count)
             return combine(stacked, w), w, m, losses
         losses, jvp, vjp = alignment_lib.linearized_task_losses(task_losses_fn, params)
         k = losses.shape[0]
         if k != hp.num_tasks:
             raise ValueError(f"task_losses_fn returns {k} losses but num_tasks={hp.num_tasks}.")
         if hp.alignment == "validation":
-            target = jax.tree.map(lambda p, g: jnp.asarray(g, p.dtype), params, val_grad)
+            target = jax.tree.map(lambda p, g: jnp.asarray(g, p.dtype), params, validation_gradient())
         else:
             target = vjp(jnp.full((k,), 1.0 / k, losses.dtype))
         target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)

@@ -1,0 +1,21 @@
+"""Shared timing helper for the benchmarks: jit-compiled, warm-up excluded, median of repeats."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+
+
+def time_fn(fn, *args, repeats: int = 7, inner: int = 1) -> float:
+    """Median wall time in seconds of `fn(*args)` (already jitted), after one warm-up call."""
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            out = fn(*args)
+        jax.block_until_ready(out)
+        times.append((time.perf_counter() - start) / inner)
+    times.sort()
+    return times[len(times) // 2]
