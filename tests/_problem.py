@@ -1,0 +1,42 @@
+"""A small synthetic multi-task problem for trainer tests (the tiny Transformer, three tasks)."""
+
+import jax
+import jax.numpy as jnp
+
+from vamo_jax.examples.tiny_transformer import TinyCausalTransformer
+from vamo_jax.train import MultiTaskProblem
+
+MODEL = TinyCausalTransformer(width=8, depth=1, heads=1)
+K, N, T, D, B = 3, 48, 6, 3, 12
+
+
+def make_data(key, shift=0.0):
+    kx, kw = jax.random.split(key)
+    x = jax.random.normal(kx, (N, T, D))
+    task = jnp.arange(N) % K
+    w = jax.random.normal(jax.random.PRNGKey(42), (K, D)) + shift
+    y = jnp.cumsum(jnp.einsum("ntd,nd->nt", x, w[task]), axis=1) / T
+    return {"x": x, "y": y, "task": task}
+
+
+def _sample(key, data, weights):
+    idx = jax.random.choice(key, N, (B,), p=weights / weights.sum())
+    return {"x": data["x"][idx], "y": data["y"][idx], "task": data["task"][idx]}
+
+
+def make_problem(loss_scale=1.0) -> MultiTaskProblem:
+    data = {"train": make_data(jax.random.PRNGKey(0)), "val": make_data(jax.random.PRNGKey(1), shift=0.3)}
+
+    def per_example_loss(params, batch):
+        return loss_scale * jnp.mean((MODEL.apply(params, batch["x"]) - batch["y"]) ** 2, axis=1)
+
+    return MultiTaskProblem(
+        num_tasks=K,
+        init_params=lambda key: MODEL.init(key, jnp.zeros((1, T, D))),
+        per_example_loss=per_example_loss,
+        task_of=lambda batch: batch["task"],
+        sample_train=lambda key, d: _sample(key, d["train"], jnp.ones(N)),
+        sample_val=lambda key, d: _sample(key, d["val"], jnp.ones(N)),
+        sample_task=lambda key, d, k: _sample(key, d["train"], (d["train"]["task"] == k).astype(jnp.float32)),
+        data=data,
+    )
