@@ -1,0 +1,58 @@
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from vamo_jax.config import ConfigError, apply_overrides, fingerprint, parse_value
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    steps: int = 10
+    rate: float = 0.1
+    mode: Literal["a", "b"] = "a"
+    norm: str | None = None
+    names: tuple[str, ...] = ("x",)
+    flag: bool = False
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError("steps must be ≥ 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    inner: Inner = Inner()
+    seed: int = 0
+
+
+def test_overrides_parse_by_declared_type():
+    c = apply_overrides(Outer(), ["inner.steps=5", "inner.rate=1e-3", "inner.mode=b", "inner.norm=none",
+                                  "inner.names=stl,equal,vamo", "inner.flag=true", "seed=3"])
+    assert c == Outer(Inner(5, 1e-3, "b", None, ("stl", "equal", "vamo"), True), 3)
+    assert apply_overrides(Outer(), ["inner.norm=cosine"]).inner.norm == "cosine"
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("inner.stepz=3", r"unknown config key 'inner.stepz'.*valid: flag, mode, names, norm, rate, steps"),
+        ("inner.steps=abc", "is not an int"),
+        ("inner.mode=c", "valid: a, b"),
+        ("inner.flag=maybe", "not a bool"),
+        ("inner=3", "is a section"),
+        ("seed.x=1", "is a value, not a section"),
+        ("inner.steps", "must look like key.sub=value"),
+        ("inner.steps=0", r"inner.steps='0': steps must be ≥ 1"),
+    ],
+)
+def test_bad_overrides_are_refused_with_the_fix(override, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_overrides(Outer(), [override])
+
+
+def test_fingerprint_ignores_named_fields_only():
+    a, b = Outer(), apply_overrides(Outer(), ["inner.flag=true"])
+    assert fingerprint(a) != fingerprint(b)
+    assert fingerprint(a, ignore=("inner.flag",)) == fingerprint(b, ignore=("inner.flag",))
+    assert parse_value("1,2", tuple[int, int], "k") == (1, 2)
