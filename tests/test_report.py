@@ -1,0 +1,28 @@
+import json
+
+import numpy as np
+import pytest
+
+from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
+
+
+def test_summary_schema_delta_m_and_files(tmp_path):
+    returns = {"stl": np.array([[1.0, 2.0], [1.2, 2.2]]), "vamo": np.array([[2.0, 2.0], [2.2, 2.4]])}
+    results = summarize(returns, ["gmv", "cart"], extra={"cost": {m: r * 0 + 1 for m, r in returns.items()}})
+    vamo = results["methods"]["vamo"]
+    assert results["tasks"] == ["gmv", "cart"]
+    assert vamo["per_task"]["gmv"] == {"mean": pytest.approx(2.1), "std": pytest.approx(0.1), "seeds": [2.0, 2.2]}
+    base = np.array([1.1, 2.1])
+    assert vamo["delta_m"] == pytest.approx(-np.mean((np.array([2.1, 2.2]) - base) / base) * 100)
+    assert results["methods"]["stl"]["delta_m"] == 0.0
+    assert vamo["mean_rank"] == 1.0 and vamo["metrics"]["cost"]["cart"]["mean"] == 1.0
+    table = markdown_table(results)
+    assert "| vamo | 2.100 ± 0.100 | 2.200 ± 0.200 |" in table
+    write_results(tmp_path, results, table)
+    assert json.loads((tmp_path / "results.json").read_text())["methods"]["vamo"]["delta_m"] == vamo["delta_m"]
+    history = {"steps": np.arange(20), "losses": np.ones((2, 20, 2)), "weights": np.full((2, 20, 2), 0.5),
+               "val_steps": np.array([10, 20]), "val_losses": np.ones((2, 2, 2))}
+    paths = plot_training(tmp_path, {"stl": history, "vamo": history}, ["gmv", "cart"]) + [plot_returns(tmp_path, results)]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    with pytest.raises(ValueError, match="baseline 'stl' has no results"):
+        summarize({"vamo": returns["vamo"]}, ["gmv", "cart"])

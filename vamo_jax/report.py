@@ -1,0 +1,144 @@
+"""Results of a run: `results.json`, a Table-1-shaped markdown table, and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from vamo_jax.mtl.metrics import delta_m, mean_rank
+
+
+def summarize(
+    returns: Mapping[str, np.ndarray],
+    tasks: Sequence[str],
+    baseline: str = "stl",
+    extra: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> dict:
+    """The results dictionary.
+
+    Args:
+      returns: method -> (S, K) per-seed, per-task test-day return.
+      tasks: the K task names.
+      baseline: the method Δm% is measured against (STL in the paper).
+      extra: optional metric name -> method -> (S, K) further per-task metrics (cost, ROI, …).
+
+    Returns:
+      {"tasks": [...], "baseline": name, "methods": {name: {"per_task": {task: {"mean", "std",
+      "seeds"}}, "delta_m": Δm% of the seed means, "delta_m_std": std over seeds of per-seed Δm%,
+      "mean_rank": …, "metrics": {metric: {task: {"mean", "std", "seeds"}}}}}}
+    """
+    if baseline not in returns:
+        raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
+    base_mean = np.asarray(returns[baseline]).mean(0)
+    ranks = mean_rank({m: np.asarray(r).mean(0) for m, r in returns.items()})
+    out = {"tasks": list(tasks), "baseline": baseline, "methods": {}}
+    for method, r in returns.items():
+        r = np.asarray(r, np.float64)
+        per_seed = [delta_m(row, base_mean) for row in r]
+        entry = {
+            "per_task": _per_task(r, tasks),
+            "delta_m": delta_m(r.mean(0), base_mean),
+            "delta_m_std": float(np.std(per_seed)),
+            "mean_rank": ranks[method],
+        }
+        if extra:
+            entry["metrics"] = {name: _per_task(np.asarray(v[method], np.float64), tasks) for name, v in extra.items()}
+        out["methods"][method] = entry
+    return out
+
+
+def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
+    return {
+        t: {"mean": float(values[:, k].mean()), "std": float(values[:, k].std()), "seeds": values[:, k].tolist()}
+        for k, t in enumerate(tasks)
+    }
+
+
+def markdown_table(results: dict, title: str = "Test-day return per task (mean ± std over seeds)") -> str:
+    tasks = results["tasks"]
+    lines = [
+        f"**{title}**; Δm% against {results['baseline']} (lower is better).",
+        "",
+        "| method | " + " | ".join(tasks) + " | Δm% | mean rank |",
+        "|---|" + "---:|" * (len(tasks) + 2),
+    ]
+    for method, entry in results["methods"].items():
+        cells = [f"{entry['per_task'][t]['mean']:.3f} ± {entry['per_task'][t]['std']:.3f}" for t in tasks]
+        dm = f"{entry['delta_m']:+.2f} ± {entry['delta_m_std']:.2f}"
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {dm} | {entry['mean_rank']:.2f} |")
+    return "\n".join(lines)
+
+
+def write_results(workdir: Path, results: dict, markdown: str) -> None:
+    workdir = Path(workdir)
+    (workdir / "results.json").write_text(json.dumps(results, indent=2))
+    (workdir / "results.md").write_text(markdown + "\n")
+
+
+def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[str]) -> list[Path]:
+    """Task weights over training, train and validation loss per task; one PNG each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    weighted = {m: h for m, h in histories.items() if m != "stl"}
+    if weighted:
+        fig, axes = plt.subplots(1, len(weighted), figsize=(4 * len(weighted), 3), squeeze=False)
+        for ax, (method, h) in zip(axes[0], weighted.items()):
+            w = h["weights"]  # (S, steps, K)
+            for k, task in enumerate(tasks):
+                ax.plot(h["steps"], w[:, :, k].mean(0), label=task)
+                ax.fill_between(h["steps"], w[:, :, k].min(0), w[:, :, k].max(0), alpha=0.2)
+            ax.set(title=f"{method}: task weights", xlabel="step", ylim=(0, 1))
+        axes[0][0].legend()
+        paths.append(_save(fig, Path(workdir) / "task_weights.png"))
+    fig, axes = plt.subplots(2, len(tasks), figsize=(4 * len(tasks), 6), squeeze=False)
+    for method, h in histories.items():
+        for k, task in enumerate(tasks):
+            axes[0][k].plot(h["steps"], _smooth(h["losses"][:, :, k].mean(0)), label=method)
+            axes[1][k].plot(h["val_steps"], h["val_losses"][:, :, k].mean(0), marker="o", label=method)
+            axes[0][k].set(title=f"{task}: training loss", yscale="log")
+            axes[1][k].set(title=f"{task}: validation loss (day 9)", xlabel="step", yscale="log")
+    axes[0][0].legend()
+    paths.append(_save(fig, Path(workdir) / "losses.png"))
+    return paths
+
+
+def plot_returns(workdir: Path, results: dict) -> Path:
+    """Test-day return per task and method, bars at the seed mean with every seed as a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks, methods = results["tasks"], list(results["methods"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3), squeeze=False)
+    for k, task in enumerate(tasks):
+        ax = axes[0][k]
+        for i, method in enumerate(methods):
+            entry = results["methods"][method]["per_task"][task]
+            ax.bar(i, entry["mean"], yerr=entry["std"], alpha=0.6, capsize=3)
+            ax.scatter(np.full(len(entry["seeds"]), i), entry["seeds"], color="k", s=8, zorder=3)
+        ax.set(title=f"{task}: test-day return", xticks=range(len(methods)))
+        ax.set_xticklabels(methods, rotation=30)
+    return _save(fig, Path(workdir) / "returns.png")
+
+
+def _smooth(x: np.ndarray, window: int = 10) -> np.ndarray:
+    if len(x) < window:
+        return x
+    return np.convolve(x, np.ones(window) / window, mode="same")
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
