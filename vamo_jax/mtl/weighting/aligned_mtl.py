@@ -9,7 +9,7 @@ from vamo_jax.mtl.weighting import _common
 
 
 def aligned_weights(G):
-    """(K,) α = 1ᵀB with B = √σ_min · V Σ^{-1/2} Vᵀ over the non-null eigenpairs of G = V Σ Vᵀ.
+    """(K,) α = 1ᵀB / K with B = √σ_min · V Σ^{-1/2} Vᵀ over the non-null eigenpairs of G = V Σ Vᵀ.
 
     The aligned gradients Bᵀ-combine the tasks so that the system's condition number is 1; the
     scale σ_min (the smallest non-null eigenvalue) is the reference's default `scale_mode="min"`.
@@ -23,17 +23,18 @@ def aligned_weights(G):
     inv_sqrt = jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, sigma, 1.0)), 0.0)
     scale = jnp.where(jnp.any(keep), jnp.sqrt(jnp.where(jnp.any(keep), sigma_min, 1.0)), 0.0)
     B = scale * (V * inv_sqrt[None, :]) @ V.T
-    alpha = jnp.sum(B, axis=0)
+    alpha = jnp.sum(B, axis=0) / k
     return jnp.where(jnp.any(keep), alpha, jnp.full((k,), 1.0 / k, jnp.float32))
 
 
 def aligned_mtl(num_tasks: int) -> optax.GradientTransformationExtraArgs:
-    """d = Σ_k α_k g_k with α = 1ᵀB, B = √σ_min V Σ^{-1/2} Vᵀ from the eigendecomposition of G.
+    """d = Σ_k α_k g_k with α = 1ᵀB / K, B = √σ_min V Σ^{-1/2} Vᵀ from the eigendecomposition G = VΣVᵀ.
 
-    The combination equals Σ_k ĝ_k, the sum of the aligned (orthogonalised, equally scaled)
-    task gradients. When every task gradient equals g, G has one non-null eigenvalue K‖g‖² with
-    eigenvector 1/√K and α = 1/K, so the output is g (scale convention) with no rescaling needed;
-    for K orthogonal gradients the output is √σ_min Σ_k g_k/‖g_k‖. Applied to the full gradient
+    The combination is (1/K) Σ_k ĝ_k, the mean of the aligned task gradients: with the (K, P)
+    gradient matrix M = U S Wᵀ, the ĝ_k are the rows of s_min U Wᵀ (orthogonal, equal norms).
+    The reference sums them (α = 1ᵀB), which gives K·g when every task gradient equals g; we
+    average so that the output is g (scale convention). For K orthogonal gradients the output is
+    (s_min / K) Σ_k g_k/‖g_k‖, s_min the smallest gradient norm. Applied to the full gradient
     (the reference's Aligned-MTL; Aligned-MTL-UB works on the representation's gradient).
     No options.
 
