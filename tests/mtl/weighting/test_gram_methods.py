@@ -169,3 +169,15 @@ def test_imtl_g_projections_are_equal(case, run_method):
     np.testing.assert_allclose(w.sum(), 1.0, atol=1e-5)
     proj = M @ out / np.linalg.norm(M, axis=1)
     np.testing.assert_allclose(proj, np.full_like(proj, proj.mean()), rtol=1e-3, atol=1e-5)
+
+
+def test_nashmtl_update_every_reuses_the_weights(run_method):
+    options = (("update_every", 2),)
+    first = jnp.asarray(CASES["orthogonal"], jnp.float32)
+    _, state = run_method("nashmtl", {"w": first}, options=options)
+    outs, state2 = run_method("nashmtl", {"w": jnp.asarray(CASES["dominated"], jnp.float32)}, options=options, state=state)
+    np.testing.assert_allclose(state2.weights, [2 / 3, 1 / 3], atol=1e-4)  # the orthogonal case's
+    np.testing.assert_allclose(outs[0]["w"], np.array([2 / 3, 1 / 3]) @ CASES["dominated"], atol=1e-4)
+    _, state3 = run_method("nashmtl", {"w": jnp.asarray(CASES["dominated"], jnp.float32)}, options=options, state=state2)
+    assert not np.allclose(state3.weights, state2.weights, atol=1e-3)  # refreshed at step 2 (K = 2: w ∝ 1/‖g_k‖)
+    np.testing.assert_allclose(state3.weights, np.array([1.0, 5**-0.5]) / (1 + 5**-0.5), atol=1e-4)

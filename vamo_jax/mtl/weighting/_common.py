@@ -98,7 +98,7 @@ def key_data(seed: int) -> chex.Array:
     return jax.random.key_data(jax.random.key(seed))
 
 
-def adam_step(
+def opt_step(
     opt: optax.GradientTransformation, grad: chex.Array, opt_state, params: chex.Array
 ) -> tuple[chex.Array, optax.OptState]:
     updates, opt_state = opt.update(grad, opt_state, params)

@@ -72,7 +72,7 @@ def famo(num_tasks: int, gamma: float = 0.01, w_lr: float = 0.025) -> optax.Grad
         delta = jnp.log(state.prev_losses + _EPS) - jnp.log(losses + _EPS)
         _, softmax_vjp = jax.vjp(jax.nn.softmax, state.logits)
         (logit_grad,) = softmax_vjp(delta)
-        stepped = _common.adam_step(opt, logit_grad, state.opt_state, state.logits)
+        stepped = _common.opt_step(opt, logit_grad, state.opt_state, state.logits)
         first = state.count == 0
         logits, opt_state = jax.tree.map(lambda old, new: jnp.where(first, old, new), (state.logits, state.opt_state), stepped)
         z = jax.nn.softmax(logits)

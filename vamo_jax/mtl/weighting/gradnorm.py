@@ -77,7 +77,7 @@ def gradnorm(num_tasks: int, alpha: float = 1.5, lr: float = 1e-3) -> optax.Grad
             return jnp.sum(jnp.abs(G - target))
 
         w = jax.nn.softmax(state.logits)
-        logits, opt_state = _common.adam_step(opt, jax.grad(gradnorm_loss)(state.logits), state.opt_state, state.logits)
+        logits, opt_state = _common.opt_step(opt, jax.grad(gradnorm_loss)(state.logits), state.opt_state, state.logits)
         return _common.combine(updates, w), GradNormState(state.count + 1, w, logits, opt_state, initial)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

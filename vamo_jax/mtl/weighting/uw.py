@@ -63,7 +63,7 @@ def uw(num_tasks: int, lr: float = 1e-3, init_log_var: float = -0.5) -> optax.Gr
         losses = _common.require_task_losses("uw", task_losses, k)
         w = jax.nn.softmax(-state.log_var)  # ∝ 1/(2σ²), on the simplex
         grad_s = 0.5 - 0.5 * losses * jnp.exp(-state.log_var)
-        log_var, opt_state = _common.adam_step(opt, grad_s, state.opt_state, state.log_var)
+        log_var, opt_state = _common.opt_step(opt, grad_s, state.opt_state, state.log_var)
         return _common.combine(updates, w), UWState(state.count + 1, w, log_var, opt_state)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
