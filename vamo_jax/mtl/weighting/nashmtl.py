@@ -1,0 +1,52 @@
+"""Nash-MTL (Navon et al. 2022): the Nash bargaining solution over the task gradients."""
+
+from __future__ import annotations
+
+import jax
+import optax
+
+from vamo_jax.mtl.weighting import _common
+from vamo_jax.mtl.weighting.fairgrad import fair_weights
+
+
+def nashmtl(num_tasks: int, num_iters: int = 30, update_every: int = 1) -> optax.GradientTransformationExtraArgs:
+    """d ∝ Σ_k α_k g_k with α > 0 solving Gα = 1/α (element-wise), i.e. α_k ⟨g_k, d⟩ = 1.
+
+    The bargaining solution maximises Σ_k log⟨g_k, d⟩ over a ball. The reference approximates the
+    system with a sequence of cvxpy convex programs (optim_niter = 20); we solve it to tolerance
+    as the stationary point of the strictly convex ½ αᵀGα − Σ_k log α_k (damped Newton, fixed
+    `num_iters`); it is FairGrad's system at α-fairness 1. Scale: the reference steps along
+    Σ_k α_k g_k (norm ≈ √K whatever ‖g‖), then clips it to max_norm = 1; we normalise α to the
+    simplex so that, when every task gradient equals g, the output is g (scale convention). Put
+    `optax.clip_by_global_norm` in the optimiser chain for the reference's clipping.
+
+    Args:
+      num_tasks: K.
+      num_iters: Newton iterations (default 30).
+      update_every: solve every this many steps and reuse the weights in between (the
+        reference's `update_weights_every`, default 1).
+
+    Reference: Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022.
+    """
+    _common.check_positive_int("num_tasks", num_tasks)
+    _common.check_positive_int("num_iters", num_iters)
+    _common.check_positive_int("update_every", update_every)
+
+    def init_fn(params):
+        del params
+        return _common.init_weights_state(num_tasks)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _common.check_stacked(updates, num_tasks)
+        if update_every == 1:
+            w = fair_weights(_common.gram(updates), 1.0, num_iters)
+        else:
+            w = jax.lax.cond(
+                state.count % update_every == 0,
+                lambda: fair_weights(_common.gram(updates), 1.0, num_iters),
+                lambda: state.weights,
+            )
+        return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
