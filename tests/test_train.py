@@ -33,6 +33,19 @@ def test_every_method_trains_all_seeds_and_lowers_the_loss(method, tmp_path):
         assert np.all(np.isclose(history["weights"].max(-1), 1.0, atol=1e-5))
 
 
+@pytest.mark.parametrize("method", ["pcgrad", "dwa"])
+def test_zoo_methods_train_through_explicit_per_task_gradients(method, tmp_path):
+    states, history, _ = fit_method(PROBLEM, method, CONFIG, tmp_path / method, TASKS)
+    assert np.all(np.isfinite(history["losses"])) and int(states.step[0]) == CONFIG.steps
+    assert history["weights"].shape == (2, CONFIG.steps, K) and np.all(np.isfinite(history["weights"]))
+    assert history["val_losses"][:, -1].mean() < history["val_losses"][:, 0].mean() * 1.5
+
+
+def test_unknown_method_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown method 'sgd'; valid: stl, .*vamo"):
+        fit_method(PROBLEM, "sgd", CONFIG, "/tmp/never", TASKS)
+
+
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     problem = PROBLEM
     full, full_history, _ = fit_method(problem, "vamo", CONFIG, tmp_path / "full", TASKS)

@@ -42,6 +42,7 @@ class TrainConfig:
       batch_size: training (and validation, Alg. 1 line 5) batch size.
       learning_rate, weight_decay, grad_clip: AdamW with global-norm clipping.
       temperature, update_every, normalize: VAMO's λ, refresh period and alignment normalisation.
+      epoch_length: steps per "epoch" for methods defined on epochs (DWA's loss ratios).
       log_every: steps per jitted chunk; validation losses are logged at chunk ends.
       checkpoint_every: steps between orbax checkpoints (a multiple of log_every).
       progress: show a progress bar.
@@ -58,6 +59,7 @@ class TrainConfig:
     temperature: float = 1.0
     update_every: int = 5
     normalize: str | None = None
+    epoch_length: int = 50
     log_every: int = 50
     checkpoint_every: int = 250
     progress: bool = True
@@ -69,7 +71,7 @@ class TrainConfig:
 
         need(len(self.methods) > 0, "methods", "name at least one method (e.g. stl,equal,vamo).")
         need(len(set(self.methods)) == len(self.methods), "methods", f"duplicates in {self.methods}.")
-        for name in ("num_seeds", "steps", "batch_size", "log_every", "checkpoint_every", "update_every"):
+        for name in ("num_seeds", "steps", "batch_size", "log_every", "checkpoint_every", "update_every", "epoch_length"):
             need(getattr(self, name) >= 1, name, f"must be ≥ 1, got {getattr(self, name)}.")
         need(self.steps % self.log_every == 0, "steps", f"must be a multiple of log_every={self.log_every}.")
         need(
@@ -138,10 +140,13 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     )
 
 
-def _weighting_transform(method: str, num_tasks: int):
-    from vamo_jax.mtl import weighting  # the zoo; imported only for the methods that need it
+def _weighting_transform(method: str, num_tasks: int, config: TrainConfig):
+    from vamo_jax.mtl import weighting
 
-    return weighting.get(method, num_tasks)
+    if method not in weighting.available() and method != "stl":
+        raise ValueError(f"train.methods: unknown method {method!r}; valid: stl, {', '.join(weighting.available())}.")
+    options = {"epoch_length": config.epoch_length} if method == "dwa" else {}
+    return weighting.get(method, num_tasks, **options)
 
 
 def vamo_hyperparams(method: str, num_tasks: int, config: TrainConfig) -> VamoHyperparams:
@@ -168,7 +173,7 @@ def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig
         if method in FAST_METHODS:
             weighting_state = vamo_init_state(k)
         else:
-            weighting_state = _weighting_transform(method, k).init(params)
+            weighting_state = _weighting_transform(method, k, config).init(params)
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state,
                       weighting_state=weighting_state, key=key)
 
@@ -238,7 +243,7 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig):
 
         return fast_step
 
-    transform = _weighting_transform(method, k)
+    transform = _weighting_transform(method, k, config)
 
     def zoo_step(state: TrainState, step_index, data):
         key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))

@@ -1,5 +1,6 @@
 """Model-agnostic multi-task optimisation: per-task losses, alignments and weighting transforms."""
 
+from vamo_jax.mtl import weighting
 from vamo_jax.mtl.alignment import (
     linearized_task_losses,
     per_task_grads,
@@ -30,4 +31,5 @@ __all__ = [
     "vamo_gradient",
     "vamo_transform",
     "weighted_task_grad",
+    "weighting",
 ]
