@@ -11,6 +11,8 @@ seeded from `config.seed`.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import os
 
@@ -44,6 +46,13 @@ def episodes_needed(config: DataConfig) -> int:
 
 def simulate_logs(config: DataConfig):
     """Simulates every (episode, day): returns (world, trajectories (E, D, …), behaviour, keys)."""
+    # cache_dir does not change the arrays: drop it so that it does not trigger a recompile.
+    world, traj, behaviour, sim_keys = _simulate_logs(dataclasses.replace(config, cache_dir=None))
+    return jax.device_get(world), jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _simulate_logs(config: DataConfig):
     env = config.env
     num_episodes = episodes_needed(config)
     k_world, k_days = jax.random.split(jax.random.key(config.seed))
@@ -66,8 +75,8 @@ def simulate_logs(config: DataConfig):
         _, out = jax.lax.scan(one_day, history0, (day_keys, days))
         return out
 
-    traj, behaviour, sim_keys = jax.jit(jax.vmap(episode))(keys)
-    return world, jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
+    traj, behaviour, sim_keys = jax.vmap(episode)(keys)
+    return world, traj, behaviour, sim_keys
 
 
 def _select(config: DataConfig, split: str, task_of_adv: np.ndarray, num_episodes: int, rng) -> np.ndarray:

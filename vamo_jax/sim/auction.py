@@ -7,10 +7,11 @@ Rules (per impression i, K slots, reserve r):
   4. Slot k is exposed with probability `slot_exposure[k]`; only an exposed slot is paid
      (AuctionNet: cost only on exposure). Value is realised only on exposure.
   5. Budget rule (no overspend, ever): each advertiser's exposed wins are charged in arrival
-     order (impression index i); a win whose cumulative cost would exceed the advertiser's
-     remaining budget is dropped: the slot goes unsold, nobody pays or receives value for it,
-     and the other prices of that impression stand (no rerun). Costs are non-negative, so the
-     kept wins are a prefix of the advertiser's wins in arrival order.
+     order (impression index i); the first win that would take its cumulative cost above its
+     remaining budget, and every later win of that advertiser in the tick, are dropped (the
+     kept wins are a prefix). A dropped slot goes unsold: nobody pays or receives value for it,
+     and the other prices of that impression stand (no rerun, unlike AuctionNet's random
+     drop-and-rerun).
 Before the auction the environment also caps every bid at the bidder's remaining budget and
 stops bidders whose remaining budget is below r.
 """
