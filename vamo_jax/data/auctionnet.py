@@ -81,6 +81,9 @@ def export_auctionnet(dataset: Dataset, out_dir: str) -> list[str]:
                     *(_f(x) for x in arr["rewards"][j, t]), *(_f(x) for x in arr["rewards_continuous"][j, t]),
                 ))
     paths = []
+    for days in dataset.config.split_days().values():  # a file for every day, even without rows
+        for day in days:
+            by_day.setdefault(day, [])
     for day, rows in sorted(by_day.items()):
         path = os.path.join(out_dir, f"day_{day:02d}.csv")
         with open(path, "w", newline="") as fh:

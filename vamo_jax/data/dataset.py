@@ -148,7 +148,7 @@ class Dataset:
             raise ValueError("eval_inputs needs simulated logs (this Dataset was imported).")
         return dict(
             key=jax.random.wrap_key_data(jnp.asarray(self.sim_keys[episode, day])),
-            params=self.config.env, world=self.world, day=day,
+            params=self.config.env, world=jax.tree.map(jnp.asarray, self.world), day=day,
             history=jnp.asarray(self.history_before(day, episode)),
             competitors=jax.tree.map(lambda x: jnp.asarray(x[episode, day]), self.behaviour),
         )

@@ -154,7 +154,7 @@ def reset(
         history = jnp.zeros((h, HISTORY_FEATURES), jnp.float32)
     chex.assert_shape(history, (h, HISTORY_FEATURES))
     day = jnp.asarray(day, jnp.int32)
-    regime = world.regime[day]
+    regime = jnp.asarray(world.regime)[day]
     drift = market_lib.draw_block_drift(k_drift, params)
     tick = jnp.zeros((), jnp.int32)
     state = EnvState(

@@ -71,7 +71,7 @@ def sample_heuristic_params(
     gain = jax.random.uniform(ks[2], (n,), minval=0.3, maxval=1.5)
     gamma = jax.random.uniform(ks[3], (n,), minval=0.5, maxval=2.0)
     sigma = noise * jax.random.uniform(ks[4], (n,), minval=0.5, maxval=1.5)
-    comp = jnp.full((n,), jnp.exp(world.regime[jnp.asarray(day, jnp.int32), 4]))
+    comp = jnp.full((n,), jnp.exp(jnp.asarray(world.regime)[jnp.asarray(day, jnp.int32), 4]))
     return HeuristicParams(kind=kinds, alpha=alpha, gain=gain, gamma=gamma, noise=sigma, competition=comp)
 
 

@@ -12,7 +12,9 @@ function with `policy_fn=heuristic_policy` and every advertiser controlled.
 
 Determinism: everything random derives from `key`. Impressions, exposures and conversions use
 keys that do not depend on the actions, so two policies evaluated with the same key face the same
-traffic (common random numbers). `simulate_day` is pure and vmaps over keys, days and worlds;
+traffic (common random numbers); the heuristic competitors draw their noise from the key
+`policy_fn` gets, so replaying a logged day (`Dataset.eval_inputs`) with the logged behaviour
+parameters reproduces it exactly whichever advertisers are controlled. `simulate_day` is pure and vmaps over keys, days and worlds;
 `params` and `policy_fn` are static under `jax.jit`.
 """
 
@@ -103,9 +105,10 @@ def simulate_day(
 
     def tick(carry, k):
         obs, state, pstate, cstate = carry
-        k_pol, k_comp_t, k_env = jax.random.split(k, 3)
+        k_pol, k_env = jax.random.split(k)
         a_ext, pstate = policy_fn(obs, pstate, k_pol)
-        a_heu, cstate = policies_lib.heuristic_policy(obs, cstate, k_comp_t)
+        # Same key: a day replayed with its logged heuristics is the logged day whatever the mask.
+        a_heu, cstate = policies_lib.heuristic_policy(obs, cstate, k_pol)
         a = env_lib.sanitize_actions(jnp.where(controlled_mask, a_ext, a_heu), params)
         next_obs, next_state, reward, _, info = env_lib.step(k_env, state, a, params, world)
         rec = DayTrajectory(states=obs.state, actions=a, rewards=reward,
