@@ -13,9 +13,13 @@ def const_policy(obs, multiplier, key):
     return jnp.full(obs.state.shape[0], multiplier), multiplier
 
 
-# One compilation shared by every test: day, history, mask and multiplier are traced.
-simulate = jax.jit(lambda key, day, mask, mult, history: sim.simulate_day(
-    key, PARAMS, WORLD, day, const_policy, mult, mask, history))
+def _simulate(key, day, mask, mult, history):
+    return sim.simulate_day(key, PARAMS, WORLD, day, const_policy, mult, mask, history)
+
+
+# Compilations shared by every test: day, history, mask and multiplier are traced.
+simulate = jax.jit(_simulate)
+simulate_days = jax.jit(jax.vmap(_simulate, in_axes=(0, 0, None, None, None)))
 
 
 WORLD = sim.make_world(jax.random.key(0), PARAMS, NUM_DAYS)

@@ -7,7 +7,7 @@ from scipy import stats
 
 from vamo_jax import sim
 from vamo_jax.sim import market
-from tests.sim.conftest import PARAMS, WORLD, simulate
+from tests.sim.conftest import PARAMS, WORLD, simulate, simulate_days
 
 T = PARAMS.ticks_per_day
 
@@ -16,7 +16,7 @@ def test_volume_fft_peaks_at_one_day():
     h = jnp.zeros((PARAMS.history_len, 3))
     days = jnp.arange(1, 5)
     keys = jax.random.split(jax.random.key(11), 4)
-    _, traj, _ = jax.vmap(simulate, in_axes=(0, 0, None, None, None))(keys, days, jnp.zeros(8, bool), 1.0, h)
+    _, traj, _ = simulate_days(keys, days, jnp.zeros(8, bool), jnp.float32(1.0), h)
     volume = np.asarray(traj.market[..., 0]).reshape(-1)  # 4 days of per-tick volume
     amp = np.abs(np.fft.rfft(volume - volume.mean()))
     freq = np.argmax(amp[1:]) + 1
