@@ -28,7 +28,10 @@ from vamo_jax.sim import market as market_lib
 
 
 def numpy_day(rng, params: sim.EnvParams, world, day: int, multipliers: np.ndarray) -> tuple[int, float]:
-    """One day with the simulator's rules in NumPy; returns (impressions arrived, total spend)."""
+    """One day with the simulator's rules in NumPy; returns (impressions arrived, total spend).
+
+    (Store conversions are drawn too, as the JAX simulator does, but not returned.)
+    """
     n, i_cap, k = params.num_advertisers, params.impression_capacity, params.num_slots
     vol, val = market_lib.volume_curve(params), market_lib.value_curve(params)
     exposure = np.asarray(params.slot_exposure)
@@ -37,7 +40,7 @@ def numpy_day(rng, params: sim.EnvParams, world, day: int, multipliers: np.ndarr
     drift = np.exp(params.block_drift_sd * rng.standard_normal((params.num_blocks, n)) - 0.5 * params.block_drift_sd**2)
     unit = np.asarray(params.task_unit_value)[w["task"]]
     remaining = w["budget"].copy()
-    arrived, spend_total = 0, 0.0
+    arrived, spend_total, conversions = 0, 0.0, 0
     for t in range(params.ticks_per_day):
         expected = params.mean_impressions_per_tick * vol[t] * np.exp(
             params.volume_noise * rng.standard_normal() - 0.5 * params.volume_noise**2 + regime[3])
@@ -66,8 +69,8 @@ def numpy_day(rng, params: sim.EnvParams, world, day: int, multipliers: np.ndarr
         cum = np.cumsum(cost_in, 0)
         keep = cum <= remaining
         spend = np.max(np.where(keep, cum, 0.0), 0)
-        conv = rng.random((i_cap, k)) < np.take_along_axis(pconv, order[:, :k], 1)  # realised values
-        del conv
+        kept = shown & np.take_along_axis(keep, order[:, :k], 1)
+        conversions += int((kept & (rng.random((i_cap, k)) < np.take_along_axis(pconv, order[:, :k], 1))).sum())
         remaining = remaining - spend
         arrived += int(valid.sum())
         spend_total += float(spend.sum())
