@@ -1,0 +1,36 @@
+"""Offline logs from the simulator: generation, temporal split, batching, relabeling, I/O.
+
+    config = DataConfig(seed=0)                       # or presets.get_preset("sim")
+    ds = make_dataset(config)                         # cached under config.cache_dir
+    ds.train / ds.val / ds.test                       # Split: (M, T, …) arrays + task/day/advertiser
+    batch = sample_batch(key, ds.train, B, C, ds.stats, config.env)   # jittable TrajectoryBatch
+    relabel(ds.train, target_task, config.env.task_unit_value)        # cross-task re-scoring
+    export_auctionnet(ds, "logs/"); import_auctionnet("logs/", config)
+
+Evaluation on the test day replays the logged day with some advertisers under a policy:
+    totals, traj, _ = vamo_jax.sim.simulate_day(policy_fn=..., policy_state=...,
+                                                controlled_mask=..., **ds.eval_inputs(day=10))
+"""
+
+from vamo_jax.data.auctionnet import MARKET_COLUMNS, ROW_COLUMNS, export_auctionnet, import_auctionnet
+from vamo_jax.data.batching import sample_batch
+from vamo_jax.data.config import DataConfig
+from vamo_jax.data.dataset import (
+    Dataset,
+    NormStats,
+    Split,
+    compute_norm_stats,
+    normalise_requirement,
+    normalise_states,
+    raw_requirement,
+)
+from vamo_jax.data.generate import check_no_leak, make_dataset
+from vamo_jax.data.presets import PRESETS, get_preset
+from vamo_jax.data.relabel import relabel
+
+__all__ = [
+    "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "PRESETS", "ROW_COLUMNS", "Split",
+    "check_no_leak", "compute_norm_stats", "export_auctionnet", "get_preset", "import_auctionnet",
+    "make_dataset", "normalise_requirement", "normalise_states", "raw_requirement", "relabel",
+    "sample_batch",
+]

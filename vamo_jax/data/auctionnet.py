@@ -1,0 +1,211 @@
+"""AuctionNet-format trajectory files: export our logs, import logs written in that format.
+
+Layout of a directory:
+  day_DD.csv   one file per day; one row per (episode, advertiser, tick) with the columns
+               `ROW_COLUMNS` (AuctionNet's trajectory columns plus ours, described below);
+  market.csv   one row per (episode, day, tick), days 0..D−1, columns `MARKET_COLUMNS`:
+               the market series the temporal module reads (optional on import: zeros if absent).
+
+Row columns:
+  deliveryPeriodIndex   day (1..num_days)           episode          independent market index
+  advertiserNumber      advertiser index            advertiserCategoryIndex  its category
+  task                  gmv | dir_gmv | cart        budget           daily budget
+  CPAConstraint         our constraint: target ROI (gmv, dir_gmv) or target cost per cart (cart)
+  timeStepIndex         tick 0..T−1                 remainingBudget  budget left before the tick
+  cost                  spend in the tick           state            "(s_0, …, s_15)"
+  action                bid multiplier a_t          reward           realised value, own task
+  reward_continuous     expected value, own task    done             1 at the last tick
+  next_state            "(…)", zeros at the last tick
+  reward_gmv, reward_dir_gmv, reward_cart                     realised value of each channel
+  reward_continuous_gmv, reward_continuous_dir_gmv, reward_continuous_cart   expected values
+Floats are written with 9 significant digits, which round-trips float32 exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import warnings
+
+import numpy as np
+
+from vamo_jax.data.config import DataConfig
+from vamo_jax.data.dataset import Dataset, Split, compute_norm_stats
+from vamo_jax.data.spec import STATE_DIM, TASK_NAMES
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "deliveryPeriodIndex", "episode", "advertiserNumber", "advertiserCategoryIndex", "task", "budget",
+    "CPAConstraint", "timeStepIndex", "remainingBudget", "cost", "state", "action", "reward",
+    "reward_continuous", "done", "next_state",
+    *(f"reward_{t}" for t in TASK_NAMES), *(f"reward_continuous_{t}" for t in TASK_NAMES),
+)
+MARKET_COLUMNS: tuple[str, ...] = (
+    "episode", "deliveryPeriodIndex", "timeStepIndex", "marketVolume", "marketValue", "marketPrice")
+
+
+def _f(x) -> str:
+    return "%.9g" % x
+
+
+def _vec(v) -> str:
+    return "(" + ", ".join(_f(x) for x in v) + ")"
+
+
+def returns_to_go(rewards: np.ndarray, task: np.ndarray, budget: np.ndarray, unit) -> np.ndarray:
+    """(M, T) Σ_{t' ≥ t} rewards[t', task] × unit[task] / budget, in float32."""
+    unit = np.asarray(unit, np.float32)
+    own = np.take_along_axis(rewards, task[:, None, None], axis=2)[..., 0] * unit[task][:, None]
+    return (np.flip(np.cumsum(np.flip(own, 1), 1), 1) / budget[:, None]).astype(np.float32)
+
+
+def export_auctionnet(dataset: Dataset, out_dir: str) -> list[str]:
+    """Writes every split of `dataset` as `day_DD.csv` files plus `market.csv`; returns the paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    by_day: dict[int, list] = {}
+    for name in ("train", "val", "test"):
+        s = dataset.split(name)
+        arr = {k: np.asarray(v) for k, v in s.items() if k != "market"}
+        t_total = arr["actions"].shape[1]
+        for j in range(arr["task"].shape[0]):
+            task = int(arr["task"][j])
+            rows = by_day.setdefault(int(arr["day"][j]), [])
+            for t in range(t_total):
+                rows.append((
+                    int(arr["day"][j]), int(arr["episode"][j]), int(arr["advertiser"][j]), int(arr["category"][j]),
+                    TASK_NAMES[task], _f(arr["budget"][j]), _f(arr["constraint"][j]), t,
+                    _f(arr["remaining"][j, t]), _f(arr["cost"][j, t]), _vec(arr["states"][j, t]),
+                    _f(arr["actions"][j, t]), _f(arr["rewards"][j, t, task]),
+                    _f(arr["rewards_continuous"][j, t, task]), int(t == t_total - 1),
+                    _vec(arr["next_states"][j, t]),
+                    *(_f(x) for x in arr["rewards"][j, t]), *(_f(x) for x in arr["rewards_continuous"][j, t]),
+                ))
+    paths = []
+    for days in dataset.config.split_days().values():  # a file for every day, even without rows
+        for day in days:
+            by_day.setdefault(day, [])
+    for day, rows in sorted(by_day.items()):
+        path = os.path.join(out_dir, f"day_{day:02d}.csv")
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(ROW_COLUMNS)
+            w.writerows(rows)
+        paths.append(path)
+    path = os.path.join(out_dir, "market.csv")
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(MARKET_COLUMNS)
+        e_total, d_total, t_total, _ = dataset.market.shape
+        for e in range(e_total):
+            for d in range(d_total):
+                for t in range(t_total):
+                    w.writerow((e, d, t, *(_f(x) for x in dataset.market[e, d, t])))
+    return paths + [path]
+
+
+def _read(path: str, required: tuple[str, ...]):
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path}: empty file; expected a header with columns {list(required)}.")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {missing}; required columns: {list(required)}.")
+        col = {c: header.index(c) for c in required}
+        for line, row in enumerate(reader, start=2):
+            yield line, {c: row[i] if i < len(row) else "" for c, i in col.items()}
+
+
+def _parse(path, line, column, text, kind):
+    try:
+        if kind == "vec":
+            v = np.array([np.float32(x) for x in text.strip().strip("()").split(",")], np.float32)
+            if v.shape != (STATE_DIM,):
+                raise ValueError
+            return v
+        if kind == "task":
+            return TASK_NAMES.index(text)
+        return int(text) if kind == "int" else np.float32(float(text))
+    except ValueError:
+        want = {"vec": f"a tuple of {STATE_DIM} numbers", "task": f"one of {TASK_NAMES}",
+                "int": "an integer", "float": "a number"}[kind]
+        raise ValueError(f"{path}:{line}: column {column!r} holds {text!r}, expected {want}.") from None
+
+
+_KINDS = {"deliveryPeriodIndex": "int", "episode": "int", "advertiserNumber": "int",
+          "advertiserCategoryIndex": "int", "task": "task", "timeStepIndex": "int", "done": "int",
+          "state": "vec", "next_state": "vec"}
+
+
+def import_auctionnet(in_dir: str, config: DataConfig) -> Dataset:
+    """Reads `day_*.csv` (and `market.csv`) from `in_dir` into a `Dataset` split by `config`'s days.
+
+    Every (episode, day, advertiser) must hold each tick 0..T−1 exactly once. Raises ValueError
+    naming the file and line of the first bad row, or the missing columns.
+    """
+    t_total = config.env.ticks_per_day
+    files = sorted(glob.glob(os.path.join(in_dir, "day_*.csv")))
+    if not files:
+        raise ValueError(f"{in_dir}: no day_*.csv files.")
+    trajs: dict[tuple, dict] = {}
+    for path in files:
+        for line, r in _read(path, ROW_COLUMNS):
+            v = {c: _parse(path, line, c, r[c], _KINDS.get(c, "float")) for c in ROW_COLUMNS}
+            key = (v["episode"], v["deliveryPeriodIndex"], v["advertiserNumber"])
+            t = v["timeStepIndex"]
+            if not 0 <= t < t_total:
+                raise ValueError(f"{path}:{line}: timeStepIndex={t} outside 0..{t_total - 1}.")
+            tr = trajs.setdefault(key, {"ticks": {}, "meta": v, "path": path, "line": line})
+            if t in tr["ticks"]:
+                raise ValueError(f"{path}:{line}: duplicate tick {t} of (episode, day, advertiser)={key}.")
+            tr["ticks"][t] = v
+    for key, tr in trajs.items():
+        if len(tr["ticks"]) != t_total:
+            missing = sorted(set(range(t_total)) - set(tr["ticks"]))[:5]
+            raise ValueError(f"{tr['path']}:{tr['line']}: (episode, day, advertiser)={key} lacks ticks {missing}….")
+
+    num_episodes = 1 + max(k[0] for k in trajs)
+    market = np.zeros((num_episodes, config.num_days + 1, t_total, 3), np.float32)
+    mpath = os.path.join(in_dir, "market.csv")
+    if os.path.exists(mpath):
+        for line, r in _read(mpath, MARKET_COLUMNS):
+            e, d, t = (_parse(mpath, line, c, r[c], "int") for c in MARKET_COLUMNS[:3])
+            market[e, d, t] = [_parse(mpath, line, c, r[c], "float") for c in MARKET_COLUMNS[3:]]
+    else:
+        warnings.warn(f"{mpath} not found: the market history is zeros.")
+
+    splits = {}
+    for name, days in config.split_days().items():
+        keys = [k for k in trajs if k[1] in days]
+        keys.sort(key=lambda k: (trajs[k]["meta"]["task"], k[1], k[0], k[2]))
+        splits[name] = _to_split(keys, trajs, market, t_total, config)
+    return Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market, **splits)
+
+
+def _to_split(keys, trajs, market, t_total, config) -> Split:
+    def stack(col, dtype=np.float32):
+        return np.array([[trajs[k]["ticks"][t][col] for t in range(t_total)] for k in keys], dtype).reshape(
+            (len(keys), t_total) + np.shape(trajs[keys[0]]["ticks"][0][col]) if keys else (0, t_total))
+
+    def meta(col, dtype):
+        return np.array([trajs[k]["meta"][col] for k in keys], dtype)
+
+    def channels(prefix):
+        chans = [stack(f"{prefix}_{t}") for t in TASK_NAMES]
+        return np.stack(chans, -1) if keys else np.zeros((0, t_total, 3), np.float32)
+
+    task, budget = meta("task", np.int32), meta("budget", np.float32)
+    rewards = channels("reward")
+    states = stack("state") if keys else np.zeros((0, t_total, STATE_DIM), np.float32)
+    next_states = stack("next_state") if keys else np.zeros((0, t_total, STATE_DIM), np.float32)
+    return Split(
+        states=states, next_states=next_states, actions=stack("action"), rewards=rewards,
+        rewards_continuous=channels("reward_continuous"),
+        returns_to_go=returns_to_go(rewards, task, budget, config.env.task_unit_value),
+        cost=stack("cost"), remaining=stack("remainingBudget"), budget=budget,
+        constraint=meta("CPAConstraint", np.float32), task=task,
+        day=np.array([k[1] for k in keys], np.int32), episode=np.array([k[0] for k in keys], np.int32),
+        advertiser=np.array([k[2] for k in keys], np.int32),
+        category=meta("advertiserCategoryIndex", np.int32), market=market,
+    )

@@ -1,0 +1,82 @@
+"""`sample_batch`: a jittable draw of trajectory windows from a `Split`, as a `TrajectoryBatch`.
+
+Sampling (Alg. 1 line 5, task proportions matched to the data): the split's M trajectories are
+sorted by task; the batch takes one trajectory uniformly from each of B equal strata of [0, M),
+so task k gets ⌊B·p_k⌋ or ⌈B·p_k⌉ rows, p_k being its share of the split. Each row then draws
+an end tick e ~ U{0..T−1} and takes the window of C ticks e−C+1..e; ticks before 0 are left
+padding (mask 0, zeros, timestep 0), as at inference where the context holds the past ticks.
+`history[b, c]` holds the H market ticks before tick t_c of the row's (episode, day),
+reaching into the previous day (day ≥ 1 always has day − 1 in the market series).
+
+Units: states/next_states are normalised with the training `NormStats` (next_states zero at the
+last tick); rewards are channel value × task_unit_value / budget / return_scale, so the reversed
+cumulative sum of `rewards[..., task]` over the day is `returns_to_go`; requirement is
+`normalise_requirement(raw_requirement)`.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from vamo_jax.data.dataset import NormStats, Split, normalise_requirement, normalise_states, raw_requirement
+from vamo_jax.data.spec import TrajectoryBatch
+from vamo_jax.sim.params import EnvParams
+
+
+def sample_batch(
+    key: chex.PRNGKey,
+    split: Split,
+    batch_size: int,
+    context: int,
+    stats: NormStats,
+    env: EnvParams,
+) -> TrajectoryBatch:
+    """Draws `batch_size` windows of `context` ticks (jittable; batch_size, context, env static).
+
+    Args:
+      key: PRNG key.
+      split: a `Split` (numpy or jax arrays).
+      batch_size: B.
+      context: C ≤ T.
+      stats: training normalisation (`Dataset.stats`).
+      env: the data's `EnvParams` (history length H, task unit values).
+    """
+    m, t_total = split.actions.shape
+    e_total, d_total, _, f = split.market.shape
+    k_row, k_end = jax.random.split(key)
+    strata = (jnp.arange(batch_size) + jax.random.uniform(k_row, (batch_size,))) * (m / batch_size)
+    rows = jnp.clip(jnp.floor(strata).astype(jnp.int32), 0, m - 1)
+    end = jax.random.randint(k_end, (batch_size,), 0, t_total)
+    ticks = end[:, None] - context + 1 + jnp.arange(context)[None, :]  # (B, C)
+    mask = ticks >= 0
+    t_idx = jnp.maximum(ticks, 0)
+    maskf = mask.astype(jnp.float32)
+
+    def take(x):  # (M, T, …) → (B, C, …), zero on padding
+        out = jnp.asarray(x)[rows[:, None], t_idx]
+        return out * maskf.reshape(maskf.shape + (1,) * (out.ndim - 2))
+
+    task = jnp.asarray(split.task)[rows]
+    budget = jnp.asarray(split.budget)[rows]
+    unit = jnp.asarray(env.task_unit_value, jnp.float32)
+    states = normalise_states(jnp.asarray(split.states)[rows[:, None], t_idx], stats) * maskf[..., None]
+    last = (t_idx < t_total - 1).astype(jnp.float32) * maskf
+    next_states = normalise_states(jnp.asarray(split.next_states)[rows[:, None], t_idx], stats) * last[..., None]
+    rewards = take(split.rewards) * unit / (budget[:, None, None] * stats.return_scale)
+    rtg = take(split.returns_to_go) / stats.return_scale
+    requirement = normalise_requirement(raw_requirement(split)[rows], stats)
+
+    h = env.history_len
+    market = jnp.asarray(split.market).reshape(e_total * d_total * t_total, f)
+    base = (jnp.asarray(split.episode)[rows] * d_total + jnp.asarray(split.day)[rows]) * t_total
+    idx = base[:, None, None] + t_idx[:, :, None] - h + jnp.arange(h)[None, None, :]
+    history = market[idx] * maskf[..., None, None]
+
+    return TrajectoryBatch(
+        states=states, actions=take(split.actions), rewards=rewards, returns_to_go=rtg,
+        requirement=requirement, timesteps=t_idx.astype(jnp.int32), mask=maskf, task=task.astype(jnp.int32),
+        history=history, next_states=next_states,
+    )
+

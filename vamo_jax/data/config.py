@@ -1,0 +1,90 @@
+"""`DataConfig`: what data set to generate from the simulator, frozen and validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+
+from vamo_jax.sim.params import EnvParams
+
+FORMAT_VERSION = 1
+"""Bumped whenever generation changes, so stale caches are never read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The offline data set: days, split, sizes, market and behaviour policies.
+
+    Attributes:
+      seed: every random draw derives from `jax.random.key(seed)`.
+      num_days: days 1..num_days are logged (day 0 is a burn-in day that feeds the history
+        window of day 1 and is never a trajectory).
+      train_days, val_day, test_day: the temporal split (paper §4.1: 1–8 / 9 / 10).
+      train_per_task: trajectories per task (GMV, Dir-GMV, CartCnt) in the training split
+        (paper Table 4, simulation: 20/20/10).
+      val_per_task, test_per_task: the same for validation and test; None = every advertiser's
+        trajectory of that day.
+      env: the market (`EnvParams`); `env.history_len` is the history window H.
+      alpha_spread: quality spread of the behaviour policies (log-sd of their multiplier α).
+      explore_noise: per-tick exploration log-sd of the behaviour policies' multipliers.
+      cache_dir: directory of the on-disk cache (None: no cache).
+    Independent markets ("episodes") of the same days are simulated as needed to supply more
+    trajectories per task than one market has advertisers × days.
+    """
+
+    seed: int = 0
+    num_days: int = 10
+    train_days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    val_day: int = 9
+    test_day: int = 10
+    train_per_task: tuple[int, int, int] = (20, 20, 10)
+    val_per_task: tuple[int, int, int] | None = None
+    test_per_task: tuple[int, int, int] | None = None
+    env: EnvParams = EnvParams()
+    alpha_spread: float = 0.3
+    explore_noise: float = 0.1
+    cache_dir: str | None = None
+
+    def __post_init__(self):
+        def fail(field, fix):
+            raise ValueError(f"DataConfig.{field}={getattr(self, field)!r} is invalid: {fix}.")
+
+        if self.num_days < 3:
+            fail("num_days", "need at least 3 days (train, validation, test)")
+        days = set(range(1, self.num_days + 1))
+        if not self.train_days or not set(self.train_days) <= days or len(set(self.train_days)) != len(self.train_days):
+            fail("train_days", f"give distinct days within 1..{self.num_days}")
+        for name in ("val_day", "test_day"):
+            if getattr(self, name) not in days:
+                fail(name, f"use a day within 1..{self.num_days}")
+        if self.val_day == self.test_day or {self.val_day, self.test_day} & set(self.train_days):
+            fail("val_day", "train days, the validation day and the test day must not overlap")
+        if max(self.train_days) >= self.val_day or self.val_day >= self.test_day:
+            fail("val_day", "keep time order: every train day < val_day < test_day")
+        for name in ("train_per_task", "val_per_task", "test_per_task"):
+            v = getattr(self, name)
+            if v is None and name == "train_per_task":
+                fail(name, "give 3 counts")
+            if v is not None and (len(v) != 3 or any(int(c) != c or c < 0 for c in v)):
+                fail(name, "give 3 non-negative integers (GMV, Dir-GMV, CartCnt)")
+        for name in ("alpha_spread", "explore_noise"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                fail(name, "use a finite value ≥ 0")
+        if not isinstance(self.env, EnvParams):
+            fail("env", "pass an EnvParams")
+
+    def split_days(self) -> dict[str, tuple[int, ...]]:
+        return {"train": tuple(self.train_days), "val": (self.val_day,), "test": (self.test_day,)}
+
+    def per_task(self, split: str) -> tuple[int, int, int] | None:
+        return {"train": self.train_per_task, "val": self.val_per_task, "test": self.test_per_task}[split]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the arrays (not `cache_dir`)."""
+        d = dataclasses.asdict(self)
+        d.pop("cache_dir")
+        d["format_version"] = FORMAT_VERSION
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
