@@ -18,6 +18,7 @@ H = jnp.zeros((PARAMS.history_len, 3))
 def test_constants_match_data_spec():
     assert sim.STATE_DIM == spec.STATE_DIM and sim.HISTORY_FEATURES == spec.HISTORY_FEATURES
     assert sim.env.REQUIREMENT_DIM == spec.REQUIREMENT_DIM
+    assert sim.env.NUM_VALUE_CHANNELS == spec.NUM_VALUE_CHANNELS
     assert PARAMS.ticks_per_day == spec.TICKS_PER_DAY
 
 
@@ -38,6 +39,8 @@ def test_step_conserves_payments_and_values():
     a = jnp.full(N, 1.2)
     obs2, state2, reward, done, info = jax.jit(sim.step, static_argnums=3)(jax.random.key(3), state, a, PARAMS, WORLD)
     np.testing.assert_allclose(np.asarray(state.remaining - state2.remaining), np.asarray(info.cost), atol=1e-6 * float(WORLD.budget.max()))
+    np.testing.assert_array_equal(obs.last_reward, 0.0)
+    np.testing.assert_array_equal(obs2.last_reward, reward)
     assert obs2.state.shape == (N, spec.STATE_DIM) and obs2.history.shape == (PARAMS.history_len, 3)
     assert obs2.requirement.shape == (N, spec.REQUIREMENT_DIM) and int(obs2.tick) == 1 and not bool(done)
     # Realised and expected values are only earned on exposed wins: no win, no value.

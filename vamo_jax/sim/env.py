@@ -44,6 +44,7 @@ from vamo_jax.sim.params import EnvParams
 STATE_DIM = 16
 HISTORY_FEATURES = 3
 REQUIREMENT_DIM = 6
+NUM_VALUE_CHANNELS = 3
 
 STATE_FEATURES: tuple[str, ...] = (
     "time_left", "budget_left", "spend_pace", "hist_action",
@@ -92,6 +93,8 @@ class Observation:
         budget, constraint, one-hot task]; normalise with `vamo_jax.data.normalise_requirement`.
       history: (H, F) market history window, oldest first.
       task: (N,) int32 task of each advertiser.
+      last_reward: (N, V) realised value of every channel in the previous tick (0 at t = 0),
+        so a return-conditioned policy can update its return-to-go.
     """
 
     state: chex.Array
@@ -100,6 +103,7 @@ class Observation:
     requirement: chex.Array
     history: chex.Array
     task: chex.Array
+    last_reward: chex.Array
 
 
 @chex.dataclass(frozen=True)
@@ -239,10 +243,11 @@ def step(
     info = StepInfo(cost=cost, reward=reward, reward_continuous=reward_cont,
                     conversions=conversions, wins=wins, market=market)
     done = tick >= params.ticks_per_day
-    return observe(params, world, new_state), new_state, reward, done, info
+    return observe(params, world, new_state, reward), new_state, reward, done, info
 
 
-def observe(params: EnvParams, world: market_lib.World, state: EnvState) -> Observation:
+def observe(params: EnvParams, world: market_lib.World, state: EnvState,
+            last_reward: chex.Array | None = None) -> Observation:
     """The observation of `state` (see the module docstring for the features)."""
     t_total = params.ticks_per_day
     t = state.tick.astype(jnp.float32)
@@ -264,5 +269,7 @@ def observe(params: EnvParams, world: market_lib.World, state: EnvState) -> Obse
         jnp.full((n,), n_valid / params.mean_impressions_per_tick),
     ], -1).astype(jnp.float32)
     req = raw_requirement(world)
+    if last_reward is None:
+        last_reward = jnp.zeros((params.num_advertisers, NUM_VALUE_CHANNELS), jnp.float32)
     return Observation(state=features, tick=state.tick, remaining_budget=state.remaining,
-                       requirement=req, history=state.history, task=world.task)
+                       requirement=req, history=state.history, task=world.task, last_reward=last_reward)
