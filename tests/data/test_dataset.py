@@ -79,6 +79,21 @@ def test_sample_batch_contract(dataset):
     assert np.all(np.asarray(b.states)[mask == 0] == 0) and np.all(np.asarray(b.actions)[mask == 0] == 0)
 
 
+def test_sample_task_batch_draws_only_that_task_and_all_its_rows(dataset):
+    sample_task = jax.jit(data.sample_task_batch, static_argnums=(3, 4, 6))
+    task_ids = np.asarray(dataset.train.task)
+    for k in range(3):
+        b = sample_task(jax.random.key(k), dataset.train, jnp.int32(k), 64, 4, dataset.stats, CONFIG.env)
+        spec.assert_batch(b)
+        np.testing.assert_array_equal(b.task, k)
+        first = np.asarray(b.states[:, -1])  # the last tick of each window is always real
+        rows = np.flatnonzero(task_ids == k)
+        # Every window is a window of one of task k's trajectories (states match the split's).
+        t_last = np.asarray(b.timesteps[:, -1])
+        own = data.normalise_states(np.asarray(dataset.train.states)[rows][:, t_last], dataset.stats)
+        assert all(np.any(np.all(np.isclose(own[:, j], first[j], atol=1e-5), -1)) for j in range(64))
+
+
 def test_history_reaches_into_the_previous_day(dataset):
     split = dataset.val
     b = sample(jax.random.key(1), split, 64, 1, dataset.stats, CONFIG.env)

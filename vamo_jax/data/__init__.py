@@ -13,7 +13,7 @@ Evaluation on the test day replays the logged day with some advertisers under a 
 """
 
 from vamo_jax.data.auctionnet import MARKET_COLUMNS, ROW_COLUMNS, export_auctionnet, import_auctionnet
-from vamo_jax.data.batching import sample_batch
+from vamo_jax.data.batching import sample_batch, sample_task_batch, windows
 from vamo_jax.data.config import DataConfig
 from vamo_jax.data.dataset import (
     Dataset,
@@ -32,5 +32,5 @@ __all__ = [
     "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "PRESETS", "ROW_COLUMNS", "Split",
     "check_no_leak", "compute_norm_stats", "export_auctionnet", "get_preset", "import_auctionnet",
     "make_dataset", "normalise_requirement", "normalise_states", "raw_requirement", "relabel",
-    "sample_batch",
+    "sample_batch", "sample_task_batch", "windows",
 ]

@@ -43,12 +43,49 @@ def sample_batch(
       stats: training normalisation (`Dataset.stats`).
       env: the data's `EnvParams` (history length H, task unit values).
     """
-    m, t_total = split.actions.shape
-    e_total, d_total, _, f = split.market.shape
+    m = split.actions.shape[0]
     k_row, k_end = jax.random.split(key)
     strata = (jnp.arange(batch_size) + jax.random.uniform(k_row, (batch_size,))) * (m / batch_size)
     rows = jnp.clip(jnp.floor(strata).astype(jnp.int32), 0, m - 1)
-    end = jax.random.randint(k_end, (batch_size,), 0, t_total)
+    return windows(k_end, split, rows, context, stats, env)
+
+
+def sample_task_batch(
+    key: chex.PRNGKey,
+    split: Split,
+    task: chex.Array,
+    batch_size: int,
+    context: int,
+    stats: NormStats,
+    env: EnvParams,
+) -> TrajectoryBatch:
+    """Like `sample_batch`, with every window drawn from task `task`'s trajectories (for STL).
+
+    `task` may be traced: the split is sorted by task, so its rows are one contiguous range.
+    The task must have at least one trajectory (`check_task_ids` on the split's tasks).
+    """
+    k_row, k_end = jax.random.split(key)
+    task_ids = jnp.asarray(split.task)
+    start = jnp.sum(task_ids < task)
+    count = jnp.sum(task_ids == task)
+    strata = (jnp.arange(batch_size) + jax.random.uniform(k_row, (batch_size,))) * (count / batch_size)
+    rows = start + jnp.clip(jnp.floor(strata).astype(jnp.int32), 0, count - 1)
+    return windows(k_end, split, rows, context, stats, env)
+
+
+def windows(
+    key: chex.PRNGKey,
+    split: Split,
+    rows: chex.Array,
+    context: int,
+    stats: NormStats,
+    env: EnvParams,
+) -> TrajectoryBatch:
+    """Windows of `context` ticks of trajectories `rows` (B,), each ending at a random tick."""
+    batch_size = rows.shape[0]
+    t_total = split.actions.shape[1]
+    e_total, d_total, _, f = split.market.shape
+    end = jax.random.randint(key, (batch_size,), 0, t_total)
     ticks = end[:, None] - context + 1 + jnp.arange(context)[None, :]  # (B, C)
     mask = ticks >= 0
     t_idx = jnp.maximum(ticks, 0)
