@@ -1,0 +1,37 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tests.models.conftest import compiled, tiny_config
+from vamo_jax.models.film import FiLM
+
+
+def test_film_is_the_identity_at_init():
+    hidden = jax.random.normal(jax.random.PRNGKey(0), (3, 5, 8))
+    requirement = jax.random.uniform(jax.random.PRNGKey(1), (3, 6))
+    film = FiLM(8)
+    params = film.init(jax.random.PRNGKey(2), hidden, requirement)
+    np.testing.assert_array_equal(film.apply(params, hidden, requirement), hidden)
+    # … and it is a real affine map of y once its parameters move.
+    moved = jax.tree.map(lambda p: p + 0.1, params)
+    kernel_g = moved["params"]["delta_gamma"]["kernel"]
+    bias_g = moved["params"]["delta_gamma"]["bias"]
+    kernel_b = moved["params"]["beta"]["kernel"]
+    bias_b = moved["params"]["beta"]["bias"]
+    expected = (1 + requirement @ kernel_g + bias_g)[:, None] * hidden + (requirement @ kernel_b + bias_b)[:, None]
+    np.testing.assert_allclose(film.apply(moved, hidden, requirement), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_policy_with_film_at_init_equals_policy_without_film(batch):
+    _, params, apply_film = compiled(tiny_config(temporal="none"))
+    _, _, apply_plain = compiled(tiny_config(temporal="none", film=False))
+    backbone = {k: v for k, v in params["params"]["backbone"].items() if not k.startswith("film")}
+    assert len(backbone) < len(params["params"]["backbone"])
+    plain = {"params": {**params["params"], "backbone": backbone}}
+    np.testing.assert_allclose(apply_film(params, batch).action, apply_plain(plain, batch).action,
+                               rtol=1e-6, atol=1e-6)
+    # The requirement reaches the hidden features through FiLM once FiLM has moved.
+    moved = jax.tree.map(lambda p: p, params)
+    moved["params"]["backbone"]["film0"]["beta"]["kernel"] = jnp.ones_like(
+        params["params"]["backbone"]["film0"]["beta"]["kernel"])
+    assert not np.allclose(apply_film(moved, batch).action, apply_film(params, batch).action)
