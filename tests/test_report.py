@@ -26,3 +26,9 @@ def test_summary_schema_delta_m_and_files(tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
     with pytest.raises(ValueError, match="baseline 'stl' has no results"):
         summarize({"vamo": returns["vamo"]}, ["gmv", "cart"])
+
+
+def test_zero_baseline_gives_nan_delta_m_with_a_note():
+    results = summarize({"stl": np.array([[1.0, 0.0]]), "vamo": np.array([[2.0, 1.0]])}, ["gmv", "cart"])
+    assert np.isnan(results["methods"]["vamo"]["delta_m"]) and "cart" in results["note"]
+    assert "undefined" in markdown_table(results)

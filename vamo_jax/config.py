@@ -16,6 +16,30 @@ import types
 import typing
 from typing import Any
 
+from vamo_jax.data.config import DataConfig
+from vamo_jax.evaluate import EvalConfig
+from vamo_jax.models.config import ModelConfig
+from vamo_jax.train import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One experiment: what data, what model, how to train, how to evaluate.
+
+    Attributes:
+      name: the config's name (its file in configs/).
+      experiment: the module of `vamo_jax.experiments` that runs it.
+      data, model, train, eval: the sections (`DataConfig`, `ModelConfig`, `TrainConfig`,
+        `EvalConfig`).
+    """
+
+    name: str
+    experiment: str
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    eval: EvalConfig
+
 
 class ConfigError(ValueError):
     """A config name, key or value that cannot be used; the message says how to fix it."""

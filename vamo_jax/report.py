@@ -33,14 +33,17 @@ def summarize(
     if baseline not in returns:
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
     base_mean = np.asarray(returns[baseline]).mean(0)
+    zero = [t for t, b in zip(tasks, base_mean) if b == 0]
     ranks = mean_rank({m: np.asarray(r).mean(0) for m, r in returns.items()})
     out = {"tasks": list(tasks), "baseline": baseline, "methods": {}}
+    if zero:
+        out["note"] = f"Δm% is undefined (NaN): the baseline's return is 0 on task(s) {', '.join(zero)}."
     for method, r in returns.items():
         r = np.asarray(r, np.float64)
-        per_seed = [delta_m(row, base_mean) for row in r]
+        per_seed = [np.nan if zero else delta_m(row, base_mean) for row in r]
         entry = {
             "per_task": _per_task(r, tasks),
-            "delta_m": delta_m(r.mean(0), base_mean),
+            "delta_m": np.nan if zero else delta_m(r.mean(0), base_mean),
             "delta_m_std": float(np.std(per_seed)),
             "mean_rank": ranks[method],
         }
@@ -69,6 +72,8 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean �
         cells = [f"{entry['per_task'][t]['mean']:.3f} ± {entry['per_task'][t]['std']:.3f}" for t in tasks]
         dm = f"{entry['delta_m']:+.2f} ± {entry['delta_m_std']:.2f}"
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {dm} | {entry['mean_rank']:.2f} |")
+    if "note" in results:
+        lines += ["", results["note"]]
     return "\n".join(lines)
 
 

@@ -1,0 +1,21 @@
+"""The main job's code path in seconds: a 12-advertiser market and a tiny policy (for tests)."""
+
+import dataclasses
+
+from configs import sim
+from vamo_jax.data.config import DataConfig
+from vamo_jax.sim.params import EnvParams
+
+
+def get_config():
+    base = sim.get_config()
+    env = EnvParams(num_advertisers=12, num_categories=3, impressions_per_day=1_200, history_len=48)
+    return dataclasses.replace(
+        base,
+        name="tiny",
+        data=DataConfig(seed=0, train_per_task=(6, 6, 4), env=env, cache_dir=None),
+        model=dataclasses.replace(base.model, history_len=48, embed_dim=8, depth=1, num_heads=1,
+                                  context_len=4, periods=(48, 24), timesnet_width=4, head_hidden=8),
+        train=dataclasses.replace(base.train, num_seeds=2, steps=8, batch_size=8, log_every=4,
+                                  checkpoint_every=4, progress=False),
+    )

@@ -1,0 +1,58 @@
+"""The bidding problem: the offline logs and the generative policy as a `MultiTaskProblem`."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vamo_jax.data import Dataset, sample_batch, sample_task_batch, spec
+from vamo_jax.models.config import ModelConfig
+from vamo_jax.models.losses import per_example_loss
+from vamo_jax.models.policy import make_policy
+from vamo_jax.mtl import check_task_ids
+from vamo_jax.train import MultiTaskProblem
+
+
+def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
+    """The model's shapes must be the data's; raises naming the field to change."""
+    env = dataset.config.env
+    pairs = [
+        ("model.history_len", model.history_len, "data.env.history_len", env.history_len),
+        ("model.num_tasks", model.num_tasks, "the number of tasks", len(spec.TASK_NAMES)),
+        ("model.max_timestep", model.max_timestep, "data.env.ticks_per_day", env.ticks_per_day),
+    ]
+    for name, value, other, expected in pairs:
+        if value != expected:
+            raise ValueError(f"{name}={value} must equal {other}={expected}; set {name}={expected}.")
+    for split_name in ("train", "val", "test"):
+        split = dataset.split(split_name)
+        check_task_ids(np.asarray(split.task), model.num_tasks, where=f"data split {split_name!r}: task")
+        for field in ("states", "actions", "rewards", "returns_to_go"):
+            values = np.asarray(getattr(split, field))
+            if not np.all(np.isfinite(values)):
+                row = int(np.argwhere(~np.isfinite(values.reshape(values.shape[0], -1)).any(1))[0, 0])
+                raise ValueError(
+                    f"data split {split_name!r}: {field} holds NaN/Inf (first in trajectory {row}); "
+                    "fix or drop those rows before training."
+                )
+
+
+def make_problem(dataset: Dataset, model_config: ModelConfig, batch_size: int) -> MultiTaskProblem:
+    """The multi-task problem of `dataset`: train on days 1–8, validation batches from day 9."""
+    check_compatible(dataset, model_config)
+    model = make_policy(model_config)
+    env, stats, context = dataset.config.env, dataset.stats, model_config.context_len
+    data = {"train": jax.tree.map(jnp.asarray, dataset.train), "val": jax.tree.map(jnp.asarray, dataset.val)}
+    example = sample_batch(jax.random.PRNGKey(0), dataset.train, 2, context, stats, env)
+
+    return MultiTaskProblem(
+        num_tasks=model_config.num_tasks,
+        init_params=lambda key: model.init(key, example),
+        per_example_loss=lambda params, batch: per_example_loss(model, params, batch),
+        task_of=lambda batch: batch.task,
+        sample_train=lambda key, d: sample_batch(key, d["train"], batch_size, context, stats, env),
+        sample_val=lambda key, d: sample_batch(key, d["val"], batch_size, context, stats, env),
+        sample_task=lambda key, d, k: sample_task_batch(key, d["train"], k, batch_size, context, stats, env),
+        data=data,
+    )

@@ -1,0 +1,101 @@
+"""Compare multi-task methods on the simulated three-task data (the paper's Table 1 setting).
+
+Trains every method of `config.train.methods` on days 1–8 (validation batches from day 9), every
+seed at once, evaluates each trained policy on day 10 and writes `results.json`, `results.md`
+and plots (task weights, training and validation losses, returns with seed spread).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from vamo_jax.bidding import make_problem
+from vamo_jax.data import make_dataset, spec
+from vamo_jax.evaluate import RATIO_NAMES, logged_totals, make_evaluator, per_task_metrics
+from vamo_jax.loop import fit_method
+from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(data_config):
+    return make_dataset(data_config)
+
+
+@functools.lru_cache(maxsize=4)
+def _problem(data_config, model_config, batch_size: int):
+    """Built once per process per config, so repeated runs share the jit caches."""
+    return make_problem(_dataset(data_config), model_config, batch_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _evaluator(data_config, model_config, eval_config, per_task_models: bool):
+    return make_evaluator(_dataset(data_config), model_config, eval_config, per_task_models)
+
+
+def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_step: int | None = None):
+    """Trains and evaluates every method; returns (dataset, per-method metrics, histories, timing).
+
+    `stop_after_step` stops the whole run right after that checkpoint of the first method (as
+    if it were killed there) and returns None; for tests of `--resume`.
+    """
+    tic = time.perf_counter()
+    dataset = _dataset(config.data)
+    problem = _problem(config.data, config.model, config.train.batch_size)
+    timing = {"data_seconds": time.perf_counter() - tic}
+    tasks = np.asarray(dataset.eval_inputs(dataset.config.test_day)["world"].task)
+    metrics, histories = {}, {}
+    for method in config.train.methods:
+        tic = time.perf_counter()
+        states, history, steps_per_s = fit_method(
+            problem, method, config.train, workdir / "checkpoints" / method, spec.TASK_NAMES, resume=resume,
+            stop_after_step=stop_after_step,
+        )
+        if stop_after_step is not None:
+            return None
+        trained = time.perf_counter()
+        evaluator = _evaluator(config.data, config.model, config.eval, method == "stl")
+        values, costs = jax.device_get(evaluator(states.params))
+        metrics[method] = per_task_metrics(np.asarray(values), np.asarray(costs), tasks)
+        histories[method] = history
+        timing[method] = {"train_seconds": trained - tic, "eval_seconds": time.perf_counter() - trained,
+                          "steps_per_s": steps_per_s}
+    values, costs = logged_totals(dataset, config.eval)
+    own = values[np.arange(len(tasks)), tasks]
+    metrics["logged"] = per_task_metrics(own[None], costs[None], tasks)
+    return dataset, metrics, histories, timing
+
+
+def run(config, workdir, resume: bool = False) -> dict:
+    workdir = Path(workdir)
+    start = time.perf_counter()
+    _, metrics, histories, timing = train_and_evaluate(config, workdir, resume)
+    tasks = spec.TASK_NAMES
+    trained = {m: v for m, v in metrics.items() if m != "logged"}
+    baseline = "stl" if "stl" in trained else next(iter(trained))
+    results = summarize(
+        {m: v["return"] for m, v in trained.items()},
+        tasks,
+        baseline=baseline,
+        extra={"cost": {m: v["cost"] for m, v in trained.items()},
+               "online_ratio": {m: v["ratio"] for m, v in trained.items()}},
+    )
+    results["online_ratio_names"] = dict(zip(tasks, RATIO_NAMES))
+    results["logged_behaviour"] = {
+        name: {t: float(metrics["logged"][name][0, k]) for k, t in enumerate(tasks)} for name in ("return", "cost", "ratio")
+    }
+    timing["total_seconds"] = time.perf_counter() - start
+    results["timing"] = timing
+    results["config"] = {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}
+    table = markdown_table(results, title=f"{config.name}: test-day (day {config.data.test_day}) return per task")
+    logged = " · ".join(f"{t} {results['logged_behaviour']['return'][t]:.3f}" for t in tasks)
+    table += f"\n\nLogged behaviour policies on the same day (reference): {logged}."
+    write_results(workdir, results, table)
+    plot_training(workdir, histories, tasks)
+    plot_returns(workdir, results)
+    print("\n" + table)
+    return results
