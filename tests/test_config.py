@@ -56,3 +56,19 @@ def test_fingerprint_ignores_named_fields_only():
     assert fingerprint(a) != fingerprint(b)
     assert fingerprint(a, ignore=("inner.flag",)) == fingerprint(b, ignore=("inner.flag",))
     assert parse_value("1,2", tuple[int, int], "k") == (1, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Linked:
+    steps: int = 10
+    every: int = 5
+
+    def __post_init__(self):
+        if self.steps % self.every:
+            raise ValueError("steps must be a multiple of every")
+
+
+def test_interdependent_fields_are_validated_after_all_overrides():
+    assert apply_overrides(Linked(), ["steps=9", "every=3"]) == Linked(9, 3)
+    with pytest.raises(ConfigError, match="steps='9'.*multiple of every"):
+        apply_overrides(Linked(), ["steps=9"])

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vamo_jax.config import ConfigError
 from vamo_jax.data import Dataset, sample_batch, sample_task_batch, spec
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import per_example_loss
@@ -24,7 +25,7 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
     ]
     for name, value, other, expected in pairs:
         if value != expected:
-            raise ValueError(f"{name}={value} must equal {other}={expected}; set {name}={expected}.")
+            raise ConfigError(f"{name}={value} must equal {other}={expected}; set {name}={expected}.")
     for split_name in ("train", "val", "test"):
         split = dataset.split(split_name)
         check_task_ids(np.asarray(split.task), model.num_tasks, where=f"data split {split_name!r}: task")

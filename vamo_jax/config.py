@@ -61,15 +61,17 @@ def load_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Any:
 
 
 def apply_overrides(config: Any, overrides: list[str] | tuple[str, ...]) -> Any:
+    """Applies every `a.b=value` at once: each section is rebuilt (and validated) one time."""
+    changes: dict = {}
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key.sub=value (e.g. train.steps=200).")
-        key, raw = item.split("=", 1)
-        config = _set(config, key.strip().split("."), raw.strip(), key.strip())
-    return config
+        key, raw = (part.strip() for part in item.split("=", 1))
+        _collect(config, key.split("."), raw, key, changes)
+    return _rebuild(config, changes, "")
 
 
-def _set(node: Any, path: list[str], raw: str, full_key: str) -> Any:
+def _collect(node: Any, path: list[str], raw: str, full_key: str, changes: dict) -> None:
     fields = {f.name: f for f in dataclasses.fields(node)}
     head = path[0]
     if head not in fields:
@@ -77,21 +79,30 @@ def _set(node: Any, path: list[str], raw: str, full_key: str) -> Any:
             f"unknown config key {full_key!r}: {type(node).__name__} has no field {head!r}; "
             f"valid: {', '.join(sorted(fields))}."
         )
-    hints = typing.get_type_hints(type(node))
     current = getattr(node, head)
     if len(path) > 1:
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"config key {full_key!r}: {head!r} is a value, not a section.")
-        value = _set(current, path[1:], raw, full_key)
-    else:
-        if dataclasses.is_dataclass(current):
-            sub = ", ".join(f"{head}.{f.name}" for f in dataclasses.fields(current))
-            raise ConfigError(f"config key {full_key!r} is a section; set one of its fields: {sub}.")
-        value = parse_value(raw, hints[head], full_key)
+        _collect(current, path[1:], raw, full_key, changes.setdefault(head, {}))
+        return
+    if dataclasses.is_dataclass(current):
+        sub = ", ".join(f"{head}.{f.name}" for f in dataclasses.fields(current))
+        raise ConfigError(f"config key {full_key!r} is a section; set one of its fields: {sub}.")
+    changes[head] = (parse_value(raw, typing.get_type_hints(type(node))[head], full_key), f"{full_key}={raw!r}")
+
+
+def _rebuild(node: Any, changes: dict, prefix: str) -> Any:
+    values, given = {}, []
+    for name, change in changes.items():
+        if isinstance(change, dict):
+            values[name] = _rebuild(getattr(node, name), change, f"{prefix}{name}.")
+        else:
+            values[name], text = change
+            given.append(text)
     try:
-        return dataclasses.replace(node, **{head: value})
+        return dataclasses.replace(node, **values)
     except (ValueError, TypeError) as err:
-        raise ConfigError(f"{full_key}={raw!r}: {err}") from None
+        raise ConfigError(f"{', '.join(given) or prefix.rstrip('.')}: {err}") from None
 
 
 def parse_value(raw: str, annotation: Any, key: str) -> Any:
