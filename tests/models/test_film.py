@@ -2,15 +2,15 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from tests.models.conftest import compiled, tiny_config
+from tests.models.conftest import compiled, key, tiny_config
 from vamo_jax.models.film import FiLM
 
 
 def test_film_is_the_identity_at_init():
-    hidden = jax.random.normal(jax.random.PRNGKey(0), (3, 5, 8))
-    requirement = jax.random.uniform(jax.random.PRNGKey(1), (3, 6))
+    hidden = jax.random.normal(key(0), (3, 5, 8))
+    requirement = jax.random.uniform(key(1), (3, 6))
     film = FiLM(8)
-    params = film.init(jax.random.PRNGKey(2), hidden, requirement)
+    params = film.init(key(2), hidden, requirement)
     np.testing.assert_array_equal(film.apply(params, hidden, requirement), hidden)
     # … and it is a real affine map of y once its parameters move.
     moved = jax.tree.map(lambda p: p + 0.1, params)
@@ -37,6 +37,6 @@ def test_policy_with_film_at_init_equals_policy_without_film(batch):
     film0 = params["params"]["backbone"]["film0"]
     moved = {"params": {**params["params"], "backbone": {
         **params["params"]["backbone"],
-        "film0": {**film0, "beta": {**film0["beta"], "kernel": jax.random.normal(jax.random.PRNGKey(3), film0["beta"]["kernel"].shape)}},
+        "film0": {**film0, "beta": {**film0["beta"], "kernel": jax.random.normal(key(3), film0["beta"]["kernel"].shape)}},
     }}}
     assert not np.allclose(apply(moved, batch).action, plain.action)
