@@ -1,4 +1,4 @@
-"""FiLM (Perez et al., 2018): requirement-conditioned modulation of hidden features (paper §4.3)."""
+"""FiLM (Perez et al., 2018): requirement-conditioned modulation of hidden features (VAMO summary, mechanism 3)."""
 
 from __future__ import annotations
 
