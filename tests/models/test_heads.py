@@ -32,6 +32,11 @@ def test_shared_heads_have_one_head():
     assert params["params"]["w1"].shape == (1, 6, 7)
 
 
+def one_hot(k, stacked):
+    """1 on head k's slice of a stacked parameter, 0 elsewhere."""
+    return (np.arange(len(stacked)) == k).reshape((-1,) + (1,) * (stacked.ndim - 1))
+
+
 @pytest.mark.parametrize("mode", ["action", "next_state"])
 def test_changing_another_tasks_head_leaves_the_output_unchanged(batch, mode):
     _, params, apply = compiled(tiny_config(mode=mode))
@@ -40,8 +45,7 @@ def test_changing_another_tasks_head_leaves_the_output_unchanged(batch, mode):
     for k in range(K):
         moved = jax.tree.map(lambda p: p, params)
         moved["params"]["generator"] = jax.tree.map(
-            lambda p: np.asarray(p) + 0.5 * (np.arange(len(p)) == k).reshape((-1,) + (1,) * (p.ndim - 1)),
-            params["params"]["generator"])
+            lambda p: np.asarray(p) + 0.5 * one_hot(k, p), params["params"]["generator"])
         out = apply(moved, batch)
         for name in ("action", "next_state"):
             before, after = getattr(base, name), getattr(out, name)

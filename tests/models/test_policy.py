@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.models.conftest import B, C, H, compiled, make_batch, tiny_config
+from tests.models.conftest import B, C, compiled, make_batch, tiny_config
 from vamo_jax.data.spec import STATE_DIM
 from vamo_jax.models import make_policy, predict_action
 
@@ -146,4 +146,5 @@ def test_a_padded_window_predicts_like_its_valid_ticks_alone(batch, side):
     out = apply(params, windows).action
     got = out[:, pad:] if side == "left" else out[:, :n]
     np.testing.assert_allclose(got, short, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(predict_action(apply, params, windows), short[:, -1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(predict_action(apply, params, windows), short[:, -1],
+                               rtol=1e-5, atol=1e-5)
