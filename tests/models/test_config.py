@@ -17,7 +17,7 @@ def test_lists_become_tuples():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (dict(temporal="transformer"), "ModelConfig.temporal must be one of ('timesnet', 'lstm', 'none')"),
+        (dict(temporal="rnn"), "ModelConfig.temporal must be one of ('timesnet', 'lstm', 'none')"),
         (dict(heads="mixture"), "ModelConfig.heads must be one of ('shared', 'per_task')"),
         (dict(mode="reward"), "ModelConfig.mode must be one of ('action', 'next_state')"),
         (dict(embed_dim=0), "ModelConfig.embed_dim must be a positive int"),

@@ -2,15 +2,15 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from tests.models.conftest import compiled, tiny_config
+from tests.models.conftest import compiled, key, tiny_config
 from vamo_jax.models.film import FiLM
 
 
 def test_film_is_the_identity_at_init():
-    hidden = jax.random.normal(jax.random.PRNGKey(0), (3, 5, 8))
-    requirement = jax.random.uniform(jax.random.PRNGKey(1), (3, 6))
+    hidden = jax.random.normal(key(0), (3, 5, 8))
+    requirement = jax.random.uniform(key(1), (3, 6))
     film = FiLM(8)
-    params = film.init(jax.random.PRNGKey(2), hidden, requirement)
+    params = film.init(key(2), hidden, requirement)
     np.testing.assert_array_equal(film.apply(params, hidden, requirement), hidden)
     # … and it is a real affine map of y once its parameters move.
     moved = jax.tree.map(lambda p: p + 0.1, params)
@@ -18,7 +18,8 @@ def test_film_is_the_identity_at_init():
     bias_g = moved["params"]["delta_gamma"]["bias"]
     kernel_b = moved["params"]["beta"]["kernel"]
     bias_b = moved["params"]["beta"]["bias"]
-    expected = (1 + requirement @ kernel_g + bias_g)[:, None] * hidden + (requirement @ kernel_b + bias_b)[:, None]
+    scale = 1 + requirement @ kernel_g + bias_g
+    expected = scale[:, None] * hidden + (requirement @ kernel_b + bias_b)[:, None]
     np.testing.assert_allclose(film.apply(moved, hidden, requirement), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -37,6 +38,7 @@ def test_policy_with_film_at_init_equals_policy_without_film(batch):
     film0 = params["params"]["backbone"]["film0"]
     moved = {"params": {**params["params"], "backbone": {
         **params["params"]["backbone"],
-        "film0": {**film0, "beta": {**film0["beta"], "kernel": jax.random.normal(jax.random.PRNGKey(3), film0["beta"]["kernel"].shape)}},
+        "film0": {**film0, "beta": {**film0["beta"], "kernel": np.ones_like(film0["beta"]["kernel"])
+                                                      * np.linspace(-1, 1, 16)}},
     }}}
     assert not np.allclose(apply(moved, batch).action, plain.action)

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.models.conftest import compiled, tiny_config
+from tests.models.conftest import compiled, key, tiny_config
 from vamo_jax.models.heads import TaskHeads
 
 K = 3
@@ -14,10 +14,10 @@ def gelu(x):
 
 
 def test_each_example_uses_its_own_tasks_head():
-    inputs = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (5, 4, 6)))
+    inputs = np.asarray(jax.random.normal(key(0), (5, 4, 6)))
     task = np.array([2, 0, 1, 2, 0], np.int32)
     heads = TaskHeads(K, 2, 7, per_task=True)
-    params = heads.init(jax.random.PRNGKey(1), inputs, task)
+    params = heads.init(key(1), inputs, task)
     p = jax.tree.map(np.asarray, params["params"])
     assert p["w1"].shape == (K, 6, 7) and p["w2"].shape == (K, 7, 2)
     out = jax.jit(heads.apply)(params, inputs, task)
@@ -28,8 +28,13 @@ def test_each_example_uses_its_own_tasks_head():
 
 def test_shared_heads_have_one_head():
     heads = TaskHeads(K, 2, 7, per_task=False)
-    params = heads.init(jax.random.PRNGKey(1), jnp.ones((2, 3, 6)), jnp.array([0, 2]))
+    params = heads.init(key(1), jnp.ones((2, 3, 6)), jnp.array([0, 2]))
     assert params["params"]["w1"].shape == (1, 6, 7)
+
+
+def one_hot(k, stacked):
+    """1 on head k's slice of a stacked parameter, 0 elsewhere."""
+    return (np.arange(len(stacked)) == k).reshape((-1,) + (1,) * (stacked.ndim - 1))
 
 
 @pytest.mark.parametrize("mode", ["action", "next_state"])
@@ -40,7 +45,7 @@ def test_changing_another_tasks_head_leaves_the_output_unchanged(batch, mode):
     for k in range(K):
         moved = jax.tree.map(lambda p: p, params)
         moved["params"]["generator"] = jax.tree.map(
-            lambda p: p.at[k].add(0.5), params["params"]["generator"])
+            lambda p: np.asarray(p) + 0.5 * one_hot(k, p), params["params"]["generator"])
         out = apply(moved, batch)
         for name in ("action", "next_state"):
             before, after = getattr(base, name), getattr(out, name)

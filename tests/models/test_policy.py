@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.models.conftest import B, C, H, compiled, make_batch, tiny_config
+from tests.models.conftest import B, C, compiled, make_batch, tiny_config
 from vamo_jax.data.spec import STATE_DIM
 from vamo_jax.models import make_policy, predict_action
 
@@ -123,3 +123,28 @@ def test_context_longer_than_the_config_raises():
     model = make_policy(tiny_config(context_len=C - 1))
     with pytest.raises(ValueError, match="ModelConfig.context_len"):
         jax.eval_shape(model.init, jax.random.PRNGKey(0), make_batch())
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_padded_window_predicts_like_its_valid_ticks_alone(batch, side):
+    model, params, apply = compiled(tiny_config())
+    n = 5
+    per_tick = ("states", "actions", "rewards", "returns_to_go", "timesteps", "mask", "history",
+                "next_states")
+    valid = batch.replace(**{f: getattr(batch, f)[:, :n] for f in per_tick})
+    short = jax.jit(model.apply)(params, valid).action
+    pad = C - n
+
+    def place(x):
+        noise = jnp.full((x.shape[0], pad) + x.shape[2:], 3.0, x.dtype)
+        return jnp.concatenate([noise, x[:, :n]] if side == "left" else [x[:, :n], noise], axis=1)
+
+    windows = batch.replace(**{f: place(getattr(batch, f)) for f in per_tick})
+    mask = jnp.zeros((B, pad))
+    windows = windows.replace(mask=jnp.concatenate(
+        [mask, jnp.ones((B, n))] if side == "left" else [jnp.ones((B, n)), mask], axis=1))
+    out = apply(params, windows).action
+    got = out[:, pad:] if side == "left" else out[:, :n]
+    np.testing.assert_allclose(got, short, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(predict_action(apply, params, windows), short[:, -1],
+                               rtol=1e-5, atol=1e-5)

@@ -1,4 +1,4 @@
-"""The multi-task generative bidding policy (paper §3.2): TimesNet, causal Transformer, FiLM, task heads."""
+"""The multi-task generative bidding policy (paper §3.2): TimesNet, Transformer, FiLM, task heads."""
 
 from vamo_jax.models.config import MODES, TASK_HEADS, TEMPORAL_MODULES, ModelConfig
 from vamo_jax.models.losses import per_example_loss, predict_action

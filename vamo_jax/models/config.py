@@ -31,7 +31,8 @@ class ModelConfig:
       periods: TimesNet's candidate periods Q, static (see `dominant_periods`); each q reads
         the amplitude at frequency H // q, so the frequencies must be distinct.
       timesnet_width: channels of TimesNet's 2-D period × phase tensor (also the LSTM width).
-      kernel_sizes: odd kernel sizes of the Inception block's parallel 2-D convolutions.
+      kernel_sizes: odd kernel sizes of the Inception block's parallel 2-D convolutions
+        (TimesNet uses up to 11; the cost grows with the largest size squared).
       film: modulate the hidden features by FiLM(y) after every Transformer block.
       heads: "per_task" (one generator per task, selected by the task id) or "shared".
       mode: "action" (Decision Transformer / GAS: predict a_t) or "next_state" (AIGB: predict
@@ -53,7 +54,7 @@ class ModelConfig:
     temporal: str = "timesnet"
     periods: tuple[int, ...] = (96, 48, 24)
     timesnet_width: int = 8
-    kernel_sizes: tuple[int, ...] = (1, 3, 5)
+    kernel_sizes: tuple[int, ...] = (1, 3)
     film: bool = True
     heads: str = "per_task"
     mode: str = "action"

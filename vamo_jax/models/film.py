@@ -1,4 +1,4 @@
-"""FiLM (Perez et al., 2018): requirement-conditioned modulation of hidden features (paper §4.3)."""
+"""FiLM (Perez et al., 2018): hidden features modulated by the requirement (VAMO summary)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import flax.linen as nn
 
 
 class FiLM(nn.Module):
-    """γ(y)·h + β(y) with γ(y) = 1 + Δγ(y); Δγ and β are zero at init, so FiLM starts as the identity.
+    """γ(y)·h + β(y) with γ(y) = 1 + Δγ(y); Δγ, β are zero at init: FiLM starts as the identity.
 
     Attributes:
       features: E, width of the hidden features.

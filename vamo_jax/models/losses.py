@@ -1,4 +1,4 @@
-"""Per-example losses of the policy (what `vamo_jax.mtl.task_losses` consumes) and the rollout read-out."""
+"""Per-example losses of the policy (the input of `vamo_jax.mtl.task_losses`); rollout read-out."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class PolicyOutput(NamedTuple):
 
 
 class Policy(nn.Module):
-    """h_t = f_θs(s̃_{≤t}, …) with s̃_t = s_t + z_t (eq. 10), then task k's generator f_θk(h_t, y).
+    """h_t = f_θs(s̃_{≤t}, …) with s̃_t = s_t + z_t (eq. 10), then generator k: f_θk(h_t, y).
 
     Tokens of tick t are (return-to-go with the requirement y, state s̃_t, action a_t), each
     plus an embedding of the tick's timestep. Predictions at t are read from the state token of
