@@ -24,11 +24,11 @@ def _sample(key, data, weights):
     return {"x": data["x"][idx], "y": data["y"][idx], "task": data["task"][idx]}
 
 
-def make_problem(loss_scale=1.0) -> MultiTaskProblem:
+def make_problem() -> MultiTaskProblem:
     data = {"train": make_data(jax.random.PRNGKey(0)), "val": make_data(jax.random.PRNGKey(1), shift=0.3)}
 
     def per_example_loss(params, batch):
-        return loss_scale * jnp.mean((MODEL.apply(params, batch["x"]) - batch["y"]) ** 2, axis=1)
+        return jnp.mean((MODEL.apply(params, batch["x"]) - batch["y"]) ** 2, axis=1)
 
     return MultiTaskProblem(
         num_tasks=K,

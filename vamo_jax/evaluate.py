@@ -66,11 +66,11 @@ def task_targets(dataset: Dataset, quantile: float) -> np.ndarray:
     return np.array([np.quantile(returns[tasks == k], quantile) for k in range(len(spec.TASK_NAMES))], np.float32)
 
 
-def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConfig, per_task_models: bool):
-    """jit(params (S, …) -> per-advertiser (S, N) returns and costs on the test day).
+def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConfig):
+    """jit(params (S, K, …) -> per-advertiser (S, N) own-task returns and costs on the test day).
 
-    Args:
-      per_task_models: True for STL, whose params carry a leading task axis K.
+    The params carry a task axis K: STL's K models as they are, a multi-task model repeated
+    (`per_task_params`), so one compilation serves every method. Advertiser j uses model task_j.
     """
     model = make_policy(model_config)
     inputs = dataset.eval_inputs(dataset.config.test_day)
@@ -109,7 +109,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
                 requirement=requirement[None], timesteps=ctx.timesteps[None], mask=ctx.mask[None],
                 task=task[None].astype(jnp.int32), history=ctx.history[None], next_states=jnp.zeros((1, c, ctx.states.shape[-1])),
             )
-            own = jax.tree.map(lambda p: p[task], params) if per_task_models else params
+            own = jax.tree.map(lambda p: p[task], params)
             action = predict_action(model, own, batch)[0]
             ctx = ctx._replace(actions=ctx.actions.at[-1].set(action))
             return jnp.zeros((n,)).at[j].set(action), ctx
@@ -129,6 +129,11 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
 
     per_seed = jax.vmap(one, in_axes=(None, 0))
     return jax.jit(lambda params: jax.vmap(per_seed, in_axes=(0, None))(params, jnp.arange(n)))
+
+
+def per_task_params(params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
+    """Seed-stacked multi-task params (S, …) -> (S, K, …), the layout of `make_evaluator`."""
+    return jax.tree.map(lambda p: jnp.broadcast_to(p[:, None], (p.shape[0], num_tasks) + p.shape[1:]), params)
 
 
 def logged_totals(dataset: Dataset, config: EvalConfig):

@@ -263,11 +263,15 @@ _COMPILED: dict = {}
 
 
 def _cached(kind: str, problem: MultiTaskProblem, method: str, config: TrainConfig, build: Callable):
-    """One jitted function per (problem, method, config), so repeated fits compile once."""
-    key = (kind, id(problem), method, config)
+    """One jitted function per (problem's functions, method, config), so repeated fits compile once.
+
+    The data is a jit argument, not part of the key: problems that differ only in their arrays
+    (of the same shapes) share compilations.
+    """
+    key = (kind, problem._replace(data=None), method, config)
     if key not in _COMPILED:
-        _COMPILED[key] = (problem, build())  # holding `problem` keeps its id unique
-    return _COMPILED[key][1]
+        _COMPILED[key] = build()
+    return _COMPILED[key]
 
 
 def make_chunk(problem: MultiTaskProblem, method: str, config: TrainConfig):

@@ -16,7 +16,7 @@ import numpy as np
 
 from vamo_jax.bidding import make_problem
 from vamo_jax.data import make_dataset, spec
-from vamo_jax.evaluate import RATIO_NAMES, logged_totals, make_evaluator, per_task_metrics
+from vamo_jax.evaluate import RATIO_NAMES, logged_totals, make_evaluator, per_task_metrics, per_task_params
 from vamo_jax.loop import fit_method
 from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
 
@@ -32,9 +32,14 @@ def _problem(data_config, model_config, batch_size: int):
     return make_problem(_dataset(data_config), model_config, batch_size)
 
 
-@functools.lru_cache(maxsize=8)
-def _evaluator(data_config, model_config, eval_config, per_task_models: bool):
-    return make_evaluator(_dataset(data_config), model_config, eval_config, per_task_models)
+@functools.lru_cache(maxsize=4)
+def _evaluator(data_config, model_config, eval_config):
+    return make_evaluator(_dataset(data_config), model_config, eval_config)
+
+
+@functools.lru_cache(maxsize=4)
+def _logged(data_config, eval_config):
+    return logged_totals(_dataset(data_config), eval_config)
 
 
 def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_step: int | None = None):
@@ -58,13 +63,13 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         if stop_after_step is not None:
             return None
         trained = time.perf_counter()
-        evaluator = _evaluator(config.data, config.model, config.eval, method == "stl")
-        values, costs = jax.device_get(evaluator(states.params))
+        params = states.params if method == "stl" else per_task_params(states.params, problem.num_tasks)
+        values, costs = jax.device_get(_evaluator(config.data, config.model, config.eval)(params))
         metrics[method] = per_task_metrics(np.asarray(values), np.asarray(costs), tasks)
         histories[method] = history
         timing[method] = {"train_seconds": trained - tic, "eval_seconds": time.perf_counter() - trained,
                           "steps_per_s": steps_per_s}
-    values, costs = logged_totals(dataset, config.eval)
+    values, costs = _logged(config.data, config.eval)
     own = values[np.arange(len(tasks)), tasks]
     metrics["logged"] = per_task_metrics(own[None], costs[None], tasks)
     return dataset, metrics, histories, timing
