@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax import sim
-from vamo_jax.data import get_preset, make_dataset
+from vamo_jax.config import load_config
+from vamo_jax.data import make_dataset
 from vamo_jax.sim import market as market_lib
 
 
@@ -84,7 +85,7 @@ def main() -> None:
     ap.add_argument("--skip-dataset", action="store_true")
     args = ap.parse_args()
 
-    config = get_preset("sim")
+    config = load_config("sim").data
     params = config.env
     world = sim.make_world(jax.random.key(0), params, args.days + 1)
     mask = jnp.ones(params.num_advertisers, bool)

@@ -6,7 +6,7 @@ training batch (Alg. 1 line 5):
   plain      ∇ of the mean training loss
   explicit   VAMO from K materialised per-task gradients (`per_task_grads` + `vamo_transform`)
   fast       VAMO's exact fast path at a refresh (g_val + one linearize/JVP + one transpose)
-  amortised  the fast path with update_every=5 (1 refresh, 4 cached steps)
+  amortised  update_every=5 as the trainer runs it: 1 refresh and 4 cached steps, no `cond`
 
 Run: python -m benchmarks.step_cost_vs_k [--ks 2,3,8,32,64,128] [--repeats 7]
 """
@@ -67,11 +67,17 @@ def build(num_tasks: int):
 
     hp = VamoHyperparams(num_tasks, update_every=EVERY)
 
-    def amortised(p, s):
-        g, s, _ = vamo_gradient(train_losses, p, s, hp, val_grad=val_grad)
+    def vamo_step(p, s, refresh):
+        g, s, _ = vamo_gradient(train_losses, p, s, hp, val_grad=val_grad, refresh=refresh)
         return sgd(p, g), s
 
-    steps = [per_step_scan(f) for f in (plain, explicit, fast, amortised)]
+    @jax.jit
+    def amortised(p, s):
+        """The trainer's static schedule: one refresh, then EVERY − 1 steps on cached weights."""
+        p, s = vamo_step(p, s, True)
+        return jax.lax.scan(lambda c, _: (vamo_step(*c, False), None), (p, s), None, length=EVERY - 1)[0]
+
+    steps = [per_step_scan(f) for f in (plain, explicit, fast)] + [amortised]
     return params, tx.init(params), init_state(num_tasks), steps
 
 

@@ -28,6 +28,7 @@ from vamo_jax.mtl import VamoHyperparams, per_task_grads, task_losses, vamo_grad
 from vamo_jax.mtl.vamo import init_state as vamo_init_state
 
 FAST_METHODS = ("equal", "vamo", "vamo_train", "greedy")
+REFRESHING_METHODS = ("vamo", "vamo_train", "greedy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,7 +227,7 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig):
     if method in FAST_METHODS:
         hp = vamo_hyperparams(method, k, config)
 
-        def fast_step(state: TrainState, step_index, data):
+        def fast_step(state: TrainState, step_index, data, refresh=None):
             key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))
             batch = problem.sample_train(key_train, data)
             f = lambda p: task_losses_on(problem, p, batch)  # noqa: E731
@@ -236,7 +237,8 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig):
             else:
                 val_batch = problem.sample_val(key_val, data)
                 val_grad = jax.grad(lambda p: jnp.mean(task_losses_on(problem, p, val_batch)))
-                refresh = step_index % config.update_every == 0
+                if refresh is None:
+                    refresh = step_index % config.update_every == 0
                 grads, wstate, losses = vamo_gradient(f, state.params, state.weighting_state, hp,
                                                       val_grad=val_grad, refresh=refresh)
             return apply(state, grads, wstate), StepMetrics(losses, wstate.weights, optax.global_norm(grads))
@@ -278,16 +280,35 @@ def make_chunk(problem: MultiTaskProblem, method: str, config: TrainConfig):
     """jit((states, start, data) -> (states, metrics (S, n, …))) running `log_every` steps.
 
     `start` (the first step's index) is an unbatched traced scalar, so one compilation serves
-    every chunk and `vmap` over seeds keeps VAMO's refresh branch a real branch.
+    every chunk. For VAMO, when `log_every` is a multiple of `update_every` (chunks start on a
+    refresh step), the chunk is a scan over blocks of one refresh and `update_every − 1` cached
+    steps, a static schedule measured ~10% faster than a `cond` per step; otherwise each step
+    branches on `step % update_every == 0` with an unbatched predicate.
     """
+    every = config.update_every
+    static_schedule = method in REFRESHING_METHODS and config.log_every % every == 0
+
     def build():
-        seeds_step = jax.vmap(make_step(problem, method, config), in_axes=(0, None, None))
+        step = make_step(problem, method, config)
+        seeds_step = jax.vmap(step, in_axes=(0, None, None))
 
         def chunk(states, start, data):
-            def body(carry, i):
-                return seeds_step(carry, start + i, data)
+            if static_schedule:
+                # Blocks of one refresh step and `every - 1` cached steps: no `cond` in the loop.
+                refreshing = jax.vmap(lambda s, i, d: step(s, i, d, True), in_axes=(0, None, None))
+                cached = jax.vmap(lambda s, i, d: step(s, i, d, False), in_axes=(0, None, None))
 
-            states, metrics = jax.lax.scan(body, states, jnp.arange(config.log_every))
+                def block(carry, first):
+                    carry, head = refreshing(carry, first, data)
+                    carry, tail = jax.lax.scan(lambda c, i: cached(c, first + 1 + i, data), carry,
+                                               jnp.arange(every - 1))
+                    return carry, jax.tree.map(lambda h, t: jnp.concatenate([h[None], t]), head, tail)
+
+                states, metrics = jax.lax.scan(block, states, start + every * jnp.arange(config.log_every // every))
+                metrics = jax.tree.map(lambda m: m.reshape((config.log_every,) + m.shape[2:]), metrics)
+            else:
+                states, metrics = jax.lax.scan(lambda c, i: seeds_step(c, start + i, data), states,
+                                               jnp.arange(config.log_every))
             return states, jax.tree.map(lambda m: jnp.swapaxes(m, 0, 1), metrics)
 
         return jax.jit(chunk, donate_argnums=0)

@@ -1,8 +1,10 @@
 import pytest
 
-from vamo_jax.data import get_preset, make_dataset
+from vamo_jax.config import load_config
+from vamo_jax.data import make_dataset
 
-CONFIG = get_preset("tiny")
+# The tiny config's data: shared with the end-to-end tests, so the simulator compiles once.
+CONFIG = load_config("tiny").data
 
 
 @pytest.fixture(scope="session")

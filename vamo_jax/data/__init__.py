@@ -1,6 +1,6 @@
 """Offline logs from the simulator: generation, temporal split, batching, relabeling, I/O.
 
-    config = DataConfig(seed=0)                       # or presets.get_preset("sim")
+    config = DataConfig(seed=0)                       # or load_config("sim").data
     ds = make_dataset(config)                         # cached under config.cache_dir
     ds.train / ds.val / ds.test                       # Split: (M, T, …) arrays + task/day/advertiser
     batch = sample_batch(key, ds.train, B, C, ds.stats, config.env)   # jittable TrajectoryBatch
@@ -25,12 +25,11 @@ from vamo_jax.data.dataset import (
     raw_requirement,
 )
 from vamo_jax.data.generate import check_no_leak, make_dataset
-from vamo_jax.data.presets import PRESETS, get_preset
 from vamo_jax.data.relabel import relabel
 
 __all__ = [
-    "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "PRESETS", "ROW_COLUMNS", "Split",
-    "check_no_leak", "compute_norm_stats", "export_auctionnet", "get_preset", "import_auctionnet",
+    "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "ROW_COLUMNS", "Split",
+    "check_no_leak", "compute_norm_stats", "export_auctionnet", "import_auctionnet",
     "make_dataset", "normalise_requirement", "normalise_states", "raw_requirement", "relabel",
     "sample_batch", "sample_task_batch", "windows",
 ]

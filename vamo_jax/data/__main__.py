@@ -1,25 +1,27 @@
-"""`python -m vamo_jax.data --config sim --out DIR`: generate the logs, write AuctionNet-format CSVs."""
+"""`python -m vamo_jax.data --config sim --out DIR`: generate the logs, write AuctionNet-format CSVs.
+
+The data set is the `data` section of `configs/<NAME>.py`, with `--set data.…=value` overrides.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 from vamo_jax.data.auctionnet import export_auctionnet
 from vamo_jax.data.generate import make_dataset
-from vamo_jax.data.presets import PRESETS, get_preset
 
 
 def main(argv=None) -> None:
+    from vamo_jax.config import available_configs, load_config
+
     parser = argparse.ArgumentParser(prog="python -m vamo_jax.data", description=__doc__)
-    parser.add_argument("--config", default="sim", help=f"data preset: {sorted(PRESETS)}")
+    parser.add_argument("--config", default="sim", help=f"config name: {', '.join(available_configs())}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set data.seed=3 (repeatable)")
     parser.add_argument("--out", required=True, help="directory for day_DD.csv and market.csv")
-    parser.add_argument("--seed", type=int, default=None, help="override the preset's seed")
     args = parser.parse_args(argv)
-    config = get_preset(args.config)
-    if args.seed is not None:
-        config = dataclasses.replace(config, seed=args.seed)
+    config = load_config(args.config, args.overrides).data
     start = time.perf_counter()
     ds = make_dataset(config)
     paths = export_auctionnet(ds, args.out)
