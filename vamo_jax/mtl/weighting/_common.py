@@ -38,6 +38,27 @@ def init_weights_state(num_tasks: int) -> WeightsState:
     return WeightsState(jnp.zeros((), jnp.int32), jnp.full((num_tasks,), 1.0 / num_tasks, jnp.float32))
 
 
+def gram_weighting(num_tasks: int, weights_of_gram) -> optax.GradientTransformationExtraArgs:
+    """The transform Σ_k w_k g_k of a stateless method whose weights are w = weights_of_gram(G).
+
+    Args:
+      num_tasks: K.
+      weights_of_gram: (K, K) Gram matrix -> (K,) weights (traced under jit).
+    """
+
+    def init_fn(params):
+        del params
+        return init_weights_state(num_tasks)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        check_stacked(updates, num_tasks)
+        w = weights_of_gram(gram(updates))
+        return combine(updates, w), WeightsState(state.count + 1, w)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
 def gram(stacked: chex.ArrayTree) -> chex.Array:
     """G_kj = ⟨g_k, g_j⟩ summed over all leaves of a pytree with a leading axis K. Returns (K, K) f32."""
     def leaf_gram(g):

@@ -43,14 +43,4 @@ def aligned_mtl(num_tasks: int) -> optax.GradientTransformationExtraArgs:
     """
     _common.check_positive_int("num_tasks", num_tasks)
 
-    def init_fn(params):
-        del params
-        return _common.init_weights_state(num_tasks)
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
-        _common.check_stacked(updates, num_tasks)
-        w = aligned_weights(_common.gram(updates))
-        return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
-
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return _common.gram_weighting(num_tasks, aligned_weights)

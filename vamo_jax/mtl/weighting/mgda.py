@@ -44,15 +44,4 @@ def mgda(num_tasks: int, num_iters: int = 250) -> optax.GradientTransformationEx
     _common.check_positive_int("num_tasks", num_tasks)
     _common.check_positive_int("num_iters", num_iters)
 
-    def init_fn(params):
-        del params
-        return _common.init_weights_state(num_tasks)
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
-        _common.check_stacked(updates, num_tasks)
-        G = _common.gram(updates)
-        w = min_norm_weights(G, num_iters)
-        return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
-
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return _common.gram_weighting(num_tasks, lambda G: min_norm_weights(G, num_iters))
