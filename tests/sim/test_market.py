@@ -5,9 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from vamo_jax import sim
 from vamo_jax.sim import market
-from tests.sim.conftest import PARAMS, WORLD, simulate, simulate_days
+from tests.sim.conftest import PARAMS, WORLD, simulate_days
 
 T = PARAMS.ticks_per_day
 

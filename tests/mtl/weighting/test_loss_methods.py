@@ -1,6 +1,5 @@
 """Loss-based and stochastic methods, the VAMO names and the registry's errors."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
