@@ -8,7 +8,7 @@ import pytest
 from vamo_jax.config import load_config
 
 EXPERIMENTS = ["table1", "ablation_validation", "ablation_temperature", "ablation_temporal", "ablation_film",
-               "ablation_heads"]
+               "ablation_heads", "adaptive_temperature", "validation_size"]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -50,3 +50,15 @@ def test_ablation_arms_change_one_switch():
     assert [v.config(tiny).model.mode for v in ablation_heads.variants(tiny)] == ["action", "next_state"]
     assert [v.config(tiny).train.methods for v in ablation_validation.variants(tiny)] == [
         ("vamo",), ("vamo_train",), ("equal",)]
+
+
+def test_open_question_arms():
+    from vamo_jax.experiments import adaptive_temperature, validation_size
+
+    sim = load_config("sim")
+    adaptive = {v.name: v.config(sim).train for v in adaptive_temperature.variants(sim)}
+    assert adaptive["λ 1→0.01 (exp. decay)"].temperature_end == 0.01
+    assert adaptive["entropy 0.5 log K"].target_entropy == 0.5 and adaptive["fixed λ=1 (paper)"].target_entropy is None
+    sizes = [v.config(sim).data for v in validation_size.variants(sim)]
+    assert [d.val_per_task for d in sizes] == [None, (10, 10, 5), (4, 4, 2), (1, 1, 1), None]
+    assert all(d.train_per_task == sim.data.train_per_task and d.test_per_task == sim.data.test_per_task for d in sizes)

@@ -41,3 +41,11 @@ def test_hyperparams_use_the_matched_temperature():
     assert VamoHyperparams(3, temperature=2.0).temperature_for(0, m) == 2.0
     with pytest.raises(ValueError, match="target_entropy"):
         VamoHyperparams(3, target_entropy=1.5)
+
+
+def test_trainer_builds_the_schedule_and_the_entropy_target():
+    from vamo_jax.train import TrainConfig, vamo_hyperparams
+
+    decaying = vamo_hyperparams("vamo", 3, TrainConfig(temperature=1.0, temperature_end=0.01, steps=100))
+    np.testing.assert_allclose([decaying.temperature_at(0), decaying.temperature_at(100)], [1.0, 0.01], rtol=1e-5)
+    assert vamo_hyperparams("vamo", 3, TrainConfig(target_entropy=0.5)).target_entropy == 0.5

@@ -33,7 +33,7 @@ CHUNK = 5  # steps per timed call: one VAMO refresh (update_every=5) and four ca
 def regrouped(problem, num_tasks: int):
     """The problem with every batch's example i assigned to task i mod `num_tasks`."""
     def task_of(batch):
-        return jax.numpy.arange(batch.task.shape[0]) % num_tasks
+        return jax.numpy.arange(problem.task_of(batch).shape[0]) % num_tasks
 
     return problem._replace(num_tasks=num_tasks, task_of=task_of)
 
