@@ -59,21 +59,25 @@ def baseline_variant() -> Variant:
     return Variant(BASELINE, ("train.methods=stl",))
 
 
+_DEFAULT = object()
+
+
 def run_sweep(config, workdir, variants: Sequence[Variant], *, resume: bool = False, title: str = "",
-              baseline: Variant | None = None) -> dict:
+              baseline: Variant | None = _DEFAULT) -> dict:
     """Trains the baseline and every variant, writes the table, JSON and figures; returns the results.
 
     Args:
       config: the base config (the experiment's, with command-line overrides applied).
       workdir: the experiment's folder; variant `v` writes to `workdir/<v.folder>`.
       variants: the arms, in table order.
-      baseline: the STL run (default: STL on the base config).
+      baseline: the STL run (default: STL on the base config); None when a variant trains STL
+        itself (its row `stl` is then the baseline).
     """
     workdir = Path(workdir)
     start = time.perf_counter()
-    baseline = baseline or baseline_variant()
+    baseline = baseline_variant() if baseline is _DEFAULT else baseline
     returns, costs, histories, timing, settings = {}, {}, {}, {}, {}
-    for variant in (baseline, *variants):
+    for variant in ([baseline] if baseline else []) + list(variants):
         vconfig = variant.config(config)
         tic = time.perf_counter()
         _, metrics, history, vtiming = compare.train_and_evaluate(vconfig, workdir / variant.folder, resume)
@@ -89,7 +93,8 @@ def run_sweep(config, workdir, variants: Sequence[Variant], *, resume: bool = Fa
         timing[f"{variant.folder} (wall, with data and compilation)"] = time.perf_counter() - tic
         settings[variant.name or "all"] = list(variant.overrides)
     tasks = spec.TASK_NAMES
-    results = summarize(returns, tasks, baseline=baseline.label("stl", 1), extra={"cost": costs})
+    results = summarize(returns, tasks, baseline=baseline.label("stl", 1) if baseline else BASELINE,
+                        extra={"cost": costs})
     base_mean = np.asarray(returns[results["baseline"]]).mean(0)
     for row, entry in results["methods"].items():
         entry["delta_m_seeds"] = [np.nan if "note" in results else delta_m(r, base_mean)
