@@ -39,6 +39,8 @@ def test_temperature_arms():
     assert arms["λ=∞ (equal)"].methods == ("equal",)  # softmax(m / ∞) is uniform: equal weighting exactly
     assert len(arms) == 2 * len(ablation_temperature.TEMPERATURES) + 1 and not math.isinf(max(
         a.temperature for a in arms.values()))
+    quick = load_config("ablation_temperature_quick")
+    assert len(ablation_temperature.variants(quick)) == 2 * len(ablation_temperature.QUICK_TEMPERATURES) + 1
 
 
 def test_ablation_arms_change_one_switch():

@@ -10,10 +10,12 @@ from __future__ import annotations
 from vamo_jax.experiments.sweep import Variant, run_sweep
 
 TEMPERATURES = (0.01, 0.1, 0.5, 1.0, 10.0)
+QUICK_TEMPERATURES = (0.1, 1.0, 10.0)  # the reduced run, configs/ablation_temperature_quick.py
 ALIGNMENTS = {"raw": "none", "cosine": "cosine"}
 
 
-def variants(config, temperatures=TEMPERATURES) -> list[Variant]:
+def variants(config) -> list[Variant]:
+    temperatures = QUICK_TEMPERATURES if config.name.endswith("_quick") else TEMPERATURES
     arms = [
         Variant(f"λ={lam:g} {name}", ("train.methods=vamo", f"train.temperature={lam!r}", f"train.normalize={norm}"))
         for name, norm in ALIGNMENTS.items()
