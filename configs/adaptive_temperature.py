@@ -1,4 +1,5 @@
-"""The open question `adaptive_temperature` (see vamo_jax/experiments/adaptive_temperature.py) on the main job's data, 3 seeds.
+"""The open question `adaptive_temperature` on the main job's data, 3 seeds
+(the arms are in vamo_jax/experiments/adaptive_temperature.py).
 
 Run: python -m vamo_jax.main --config adaptive_temperature (see REPRODUCTION.md for the reduced runs' commands).
 """

@@ -1,4 +1,5 @@
-"""The open question `validation_size` (see vamo_jax/experiments/validation_size.py) on the main job's data, 3 seeds.
+"""The open question `validation_size` on the main job's data, 3 seeds
+(the arms are in vamo_jax/experiments/validation_size.py).
 
 Run: python -m vamo_jax.main --config validation_size (see REPRODUCTION.md for the reduced runs' commands).
 """
