@@ -49,3 +49,17 @@ def test_trainer_builds_the_schedule_and_the_entropy_target():
     decaying = vamo_hyperparams("vamo", 3, TrainConfig(temperature=1.0, temperature_end=0.01, steps=100))
     np.testing.assert_allclose([decaying.temperature_at(0), decaying.temperature_at(100)], [1.0, 0.01], rtol=1e-5)
     assert vamo_hyperparams("vamo", 3, TrainConfig(target_entropy=0.5)).target_entropy == 0.5
+
+
+def test_entropy_targeted_vamo_trains_with_weights_of_the_target_entropy():
+    from tests._problem import make_problem
+    from vamo_jax.train import TrainConfig, init_train_states, make_chunk
+
+    problem = make_problem()
+    config = TrainConfig(methods=("vamo",), num_seeds=2, steps=10, log_every=10, target_entropy=0.5, progress=False)
+    states, metrics = make_chunk(problem, "vamo", config)(init_train_states(problem, "vamo", config), np.int32(0),
+                                                          problem.data)
+    weights = np.asarray(metrics.weights, np.float64)  # (S, steps, K), refreshed at steps 0 and 5
+    entropy = -np.sum(weights * np.log(weights), axis=-1)
+    np.testing.assert_allclose(entropy, 0.5 * math.log(3), atol=1e-3)
+    assert np.all(np.isfinite(np.asarray(metrics.losses)))
