@@ -43,6 +43,10 @@ class TrainConfig:
       batch_size: training (and validation, Alg. 1 line 5) batch size.
       learning_rate, weight_decay, grad_clip: AdamW with global-norm clipping.
       temperature, update_every, normalize: VAMO's λ, refresh period and alignment normalisation.
+      temperature_end: None (fixed λ), or λ decays geometrically from `temperature` to this
+        over `steps` (`mtl.temperature.exponential_schedule`).
+      target_entropy: None, or λ matched at each refresh so the weights' entropy is this
+        fraction of log K (`VamoHyperparams.target_entropy`; `temperature` is then unused).
       epoch_length: steps per "epoch" for methods defined on epochs (DWA's loss ratios).
       log_every: steps per jitted chunk; validation losses are logged at chunk ends.
       checkpoint_every: steps between orbax checkpoints (a multiple of log_every).
@@ -60,6 +64,8 @@ class TrainConfig:
     temperature: float = 1.0
     update_every: int = 5
     normalize: str | None = None
+    temperature_end: float | None = None
+    target_entropy: float | None = None
     epoch_length: int = 50
     log_every: int = 50
     checkpoint_every: int = 250
@@ -83,6 +89,9 @@ class TrainConfig:
         need(self.learning_rate > 0, "learning_rate", "must be > 0.")
         need(self.temperature > 0, "temperature", "λ must be > 0 (use a small value for greedy).")
         need(self.normalize in (None, "val_norm", "cosine"), "normalize", "one of none, val_norm, cosine.")
+        need(self.temperature_end is None or self.temperature_end > 0, "temperature_end", "λ must be > 0.")
+        need(self.target_entropy is None or 0 < self.target_entropy < 1, "target_entropy",
+             "a fraction of log K in (0, 1).")
 
 
 class MultiTaskProblem(NamedTuple):
@@ -151,9 +160,15 @@ def _weighting_transform(method: str, num_tasks: int, config: TrainConfig):
 
 
 def vamo_hyperparams(method: str, num_tasks: int, config: TrainConfig) -> VamoHyperparams:
+    temperature = config.temperature * (1e-8 if method == "greedy" else 1.0)
+    if config.temperature_end is not None:
+        from vamo_jax.mtl.temperature import exponential_schedule
+
+        temperature = exponential_schedule(temperature, config.temperature_end, config.steps)
     return VamoHyperparams(
         num_tasks,
-        temperature=config.temperature * (1e-8 if method == "greedy" else 1.0),
+        temperature=temperature,
+        target_entropy=config.target_entropy,
         update_every=config.update_every,
         alignment="train" if method == "vamo_train" else "validation",
         normalize=config.normalize,

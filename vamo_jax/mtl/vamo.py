@@ -57,6 +57,9 @@ class VamoHyperparams:
       normalize: None (the paper's raw inner product), "val_norm" (m / ‖target‖²) or "cosine"
         (m_k / (‖target‖ ‖g_k‖)). Raw m scales with the gradient norm, so λ means different
         things for different models; the normalised forms make λ scale-free.
+      target_entropy: None (λ = `temperature`), or a fraction ρ ∈ (0, 1): at each refresh λ
+        is the one whose weights have entropy ρ log K (`temperature.entropy_matched_temperature`;
+        not in the paper, for the adaptive-temperature experiment).
     """
 
     num_tasks: int
@@ -64,6 +67,7 @@ class VamoHyperparams:
     update_every: int = 5
     alignment: str = "validation"
     normalize: str | None = None
+    target_entropy: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.num_tasks, int) or isinstance(self.num_tasks, bool) or self.num_tasks < 1:
@@ -83,8 +87,19 @@ class VamoHyperparams:
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}.")
 
+        if self.target_entropy is not None and not 0 < self.target_entropy < 1:
+            raise ValueError(f"target_entropy must be a fraction of log K in (0, 1), got {self.target_entropy!r}.")
+
     def temperature_at(self, count: chex.Numeric) -> chex.Numeric:
         return self.temperature(count) if callable(self.temperature) else self.temperature
+
+    def temperature_for(self, count: chex.Numeric, alignment: chex.Array) -> chex.Numeric:
+        """λ of a refresh: the configured one, or the entropy-matched one when `target_entropy` is set."""
+        if self.target_entropy is None or self.num_tasks == 1:
+            return self.temperature_at(count)
+        from vamo_jax.mtl.temperature import entropy_matched_temperature
+
+        return entropy_matched_temperature(alignment, self.target_entropy * math.log(self.num_tasks))
 
 
 def _check_temperature(temperature) -> None:
@@ -167,7 +182,7 @@ def _refreshed_from_stacked(hp: VamoHyperparams, stacked, val_grad, count):
     task_sq = alignment_lib.stacked_sq_norms(stacked) if hp.normalize == "cosine" else None
     target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
     m = _normalize(raw, hp.normalize, target_sq, task_sq)
-    return task_weights(m, hp.temperature_at(count)), m
+    return task_weights(m, hp.temperature_for(count, m)), m
 
 
 def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
@@ -274,7 +289,7 @@ def vamo_gradient(
             target = vjp(jnp.full((k,), 1.0 / k, losses.dtype))
         target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
         m = _normalize(jvp(target).astype(jnp.float32), hp.normalize, target_sq, None)
-        w = task_weights(m, hp.temperature_at(count))
+        w = task_weights(m, hp.temperature_for(count, m))
         return vjp(w), w, m, losses
 
     def cached():

@@ -1,0 +1,13 @@
+"""VAMO with the action head against a next-state generator + inverse dynamics, 3 seeds.
+
+Run: python -m vamo_jax.main --config ablation_heads (see REPRODUCTION.md for the reduced runs' commands).
+"""
+
+import dataclasses
+
+from configs import sim
+
+
+def get_config():
+    base = sim.get_config()
+    return dataclasses.replace(base, name="ablation_heads", experiment="ablation_heads")
