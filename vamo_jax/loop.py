@@ -30,7 +30,8 @@ def _check_finite(metrics, method: str, start: int, task_names, last_checkpoint:
     bad = ~np.isfinite(losses).all(-1) | ~np.isfinite(norms)
     if not bad.any():
         return
-    seed, i = map(int, np.argwhere(bad)[np.argmin(np.argwhere(bad)[:, 1])])
+    where_bad = np.argwhere(bad)  # (n, 2) rows of (seed, step in chunk)
+    seed, i = map(int, where_bad[np.argmin(where_bad[:, 1])])
     bad_tasks = [task_names[k] for k in np.flatnonzero(~np.isfinite(losses[seed, i]))]
     what = f"loss of task(s) {', '.join(bad_tasks)}" if bad_tasks else "gradient (all task losses finite)"
     kept = (

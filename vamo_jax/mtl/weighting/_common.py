@@ -38,12 +38,14 @@ def init_weights_state(num_tasks: int) -> WeightsState:
     return WeightsState(jnp.zeros((), jnp.int32), jnp.full((num_tasks,), 1.0 / num_tasks, jnp.float32))
 
 
-def gram_weighting(num_tasks: int, weights_of_gram) -> optax.GradientTransformationExtraArgs:
-    """The transform Σ_k w_k g_k of a stateless method whose weights are w = weights_of_gram(G).
+def gram_weighting(num_tasks: int, weights_of_gram, update_every: int = 1) -> optax.GradientTransformationExtraArgs:
+    """The transform Σ_k w_k g_k of a method whose weights are w = weights_of_gram(G).
 
     Args:
       num_tasks: K.
       weights_of_gram: (K, K) Gram matrix -> (K,) weights (traced under jit).
+      update_every: recompute the weights every this many steps (on step 0, then every
+        `update_every`), reusing the last ones in between.
     """
 
     def init_fn(params):
@@ -53,7 +55,11 @@ def gram_weighting(num_tasks: int, weights_of_gram) -> optax.GradientTransformat
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         check_stacked(updates, num_tasks)
-        w = weights_of_gram(gram(updates))
+        if update_every == 1:
+            w = weights_of_gram(gram(updates))
+        else:
+            w = jax.lax.cond(state.count % update_every == 0, lambda: weights_of_gram(gram(updates)),
+                             lambda: state.weights)
         return combine(updates, w), WeightsState(state.count + 1, w)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

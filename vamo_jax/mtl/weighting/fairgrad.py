@@ -42,14 +42,4 @@ def fairgrad(num_tasks: int, alpha: float = 2.0, num_iters: int = 30) -> optax.G
     _common.check_positive_int("num_iters", num_iters)
     alpha = float(alpha)
 
-    def init_fn(params):
-        del params
-        return _common.init_weights_state(num_tasks)
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
-        _common.check_stacked(updates, num_tasks)
-        w = fair_weights(_common.gram(updates), alpha, num_iters)
-        return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
-
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return _common.gram_weighting(num_tasks, lambda G: fair_weights(G, alpha, num_iters))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax
 import optax
 
 from vamo_jax.mtl.weighting import _common
@@ -32,21 +31,4 @@ def nashmtl(num_tasks: int, num_iters: int = 30, update_every: int = 1) -> optax
     _common.check_positive_int("num_iters", num_iters)
     _common.check_positive_int("update_every", update_every)
 
-    def init_fn(params):
-        del params
-        return _common.init_weights_state(num_tasks)
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
-        _common.check_stacked(updates, num_tasks)
-        if update_every == 1:
-            w = fair_weights(_common.gram(updates), 1.0, num_iters)
-        else:
-            w = jax.lax.cond(
-                state.count % update_every == 0,
-                lambda: fair_weights(_common.gram(updates), 1.0, num_iters),
-                lambda: state.weights,
-            )
-        return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
-
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return _common.gram_weighting(num_tasks, lambda G: fair_weights(G, 1.0, num_iters), update_every)
