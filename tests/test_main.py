@@ -61,6 +61,8 @@ def test_workdir_of_another_config_is_refused(finished, capsys):
         (["--config", "tiny", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
         (["--config", "tiny", "--set", "model.temporal=gru"], "ModelConfig.temporal must be one of"),
         (["--config", "tiny", "--set", "model.history_len=96"], "model.history_len=96 must equal data.env.history_len=48"),
+        (["--config", "tiny", "--set", "data.num_tasks=6"], "model.num_tasks=3 must equal data.num_tasks=6; set model.num_tasks=6"),
+        (["--config", "tiny", "--set", "data.num_tasks=13"], "DataConfig.num_tasks=13 is invalid"),
     ],
 )
 def test_config_errors_exit_2_with_the_fix(args, message, capsys, tmp_path):

@@ -3,7 +3,13 @@ import json
 import numpy as np
 import pytest
 
-from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
+from vamo_jax.report import (
+    markdown_table,
+    plot_returns,
+    plot_training,
+    summarize,
+    write_results,
+)
 
 
 def test_summary_schema_delta_m_and_files(tmp_path):
@@ -32,3 +38,19 @@ def test_zero_baseline_gives_nan_delta_m_with_a_note():
     results = summarize({"stl": np.array([[1.0, 0.0]]), "vamo": np.array([[2.0, 1.0]])}, ["gmv", "cart"])
     assert np.isnan(results["methods"]["vamo"]["delta_m"]) and "cart" in results["note"]
     assert "undefined" in markdown_table(results)
+
+
+def test_many_tasks_table_and_figures_stay_readable(tmp_path):
+    tasks = [f"gmv.{k}" for k in range(8)]
+    returns = {"stl": np.ones((2, 8)), "vamo": np.full((2, 8), 2.0)}
+    results = summarize(returns, tasks)
+    table = markdown_table(results)
+    assert "gmv.0" not in table and "8 tasks" in table and "| vamo |" in table
+    assert results["methods"]["vamo"]["delta_m"] == -100.0 and set(results["methods"]["vamo"]["per_task"]) == set(tasks)
+    history = {"steps": np.arange(3), "weights": np.full((2, 3, 8), 1 / 8), "losses": np.ones((2, 3, 8)),
+               "val_steps": np.arange(2), "val_losses": np.ones((2, 2, 8))}
+    plot_training(tmp_path, {"vamo": history}, tasks)
+    plot_returns(tmp_path, results)
+    from matplotlib.image import imread
+
+    assert imread(tmp_path / "losses.png").shape[1] < 2500  # MAX_TASK_PANELS panels wide, not 8

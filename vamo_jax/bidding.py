@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.config import ConfigError
-from vamo_jax.data import Dataset, sample_batch, sample_task_batch, spec
+from vamo_jax.data import Dataset, sample_batch, sample_task_batch
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import per_example_loss
 from vamo_jax.models.policy import make_policy
@@ -20,7 +20,7 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
     env = dataset.config.env
     pairs = [
         ("model.history_len", model.history_len, "data.env.history_len", env.history_len),
-        ("model.num_tasks", model.num_tasks, "the number of tasks", len(spec.TASK_NAMES)),
+        ("model.num_tasks", model.num_tasks, "data.num_tasks", dataset.config.num_tasks),
         ("model.max_timestep", model.max_timestep, "data.env.ticks_per_day", env.ticks_per_day),
     ]
     for name, value, other, expected in pairs:
@@ -28,7 +28,7 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
             raise ConfigError(f"{name}={value} must equal {other}={expected}; set {name}={expected}.")
     for split_name in ("train", "val", "test"):
         split = dataset.split(split_name)
-        check_task_ids(np.asarray(split.task), model.num_tasks, where=f"data split {split_name!r}: task")
+        check_task_ids(np.asarray(split.learning_task), model.num_tasks, where=f"data split {split_name!r}: learning_task")
         for field in ("states", "actions", "rewards", "returns_to_go"):
             values = np.asarray(getattr(split, field))
             if not np.all(np.isfinite(values)):

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.data import Dataset, normalise_requirement, normalise_states, spec
+from vamo_jax.data.tasks import advertiser_tasks
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy
@@ -60,17 +61,18 @@ class _Context(NamedTuple):
 
 
 def task_targets(dataset: Dataset, quantile: float) -> np.ndarray:
-    """(K,) the target return per unit of budget of each task."""
+    """(K,) the target return per unit of budget of each learning task."""
     train = dataset.train
-    returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.task)
-    return np.array([np.quantile(returns[tasks == k], quantile) for k in range(len(spec.TASK_NAMES))], np.float32)
+    returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.learning_task)
+    return np.array([np.quantile(returns[tasks == k], quantile) for k in range(dataset.config.num_tasks)], np.float32)
 
 
 def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConfig):
     """jit(params (S, K, …) -> per-advertiser (S, N) own-task returns and costs on the test day).
 
     The params carry a task axis K: STL's K models as they are, a multi-task model repeated
-    (`per_task_params`), so one compilation serves every method. Advertiser j uses model task_j.
+    (`per_task_params`), so one compilation serves every method. Advertiser j uses the model and
+    the target of its learning task, and is scored on its campaign type's value channel.
     """
     model = make_policy(model_config)
     inputs = dataset.eval_inputs(dataset.config.test_day)
@@ -79,13 +81,14 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
     targets = jnp.asarray(task_targets(dataset, config.target_quantile))
     unit = jnp.asarray(env.task_unit_value, jnp.float32)
     channel = jnp.asarray(inputs["world"].task)
+    learning_task = jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks))
     kind = "value_continuous" if config.return_kind == "expected" else "value"
 
     def policy_fn(params):
         def act(obs, ctx: _Context, key):
             del key
             j = ctx.advertiser
-            task = obs.task[j]
+            task, own_task = obs.task[j], learning_task[j]
             budget = obs.requirement[j, 1]
             reward = obs.last_reward[j, task] * unit[task] / (budget * stats.return_scale)
             rtg = ctx.rtg - reward
@@ -107,9 +110,10 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
                 states=ctx.states[None], actions=ctx.actions[None],
                 rewards=jnp.zeros((1, c, spec.NUM_VALUE_CHANNELS)), returns_to_go=ctx.returns_to_go[None],
                 requirement=requirement[None], timesteps=ctx.timesteps[None], mask=ctx.mask[None],
-                task=task[None].astype(jnp.int32), history=ctx.history[None], next_states=jnp.zeros((1, c, ctx.states.shape[-1])),
+                task=own_task[None].astype(jnp.int32), history=ctx.history[None],
+                next_states=jnp.zeros((1, c, ctx.states.shape[-1])),
             )
-            own = jax.tree.map(lambda p: p[task], params)
+            own = jax.tree.map(lambda p: p[own_task], params)
             action = predict_action(model, own, batch)[0]
             ctx = ctx._replace(actions=ctx.actions.at[-1].set(action))
             return jnp.zeros((n,)).at[j].set(action), ctx
@@ -117,7 +121,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
         return act
 
     def one(params, j):
-        task = channel[j]
+        task = learning_task[j]
         ctx = _Context(
             advertiser=j, target=targets[task], rtg=targets[task] / stats.return_scale,
             states=jnp.zeros((c, spec.STATE_DIM)), actions=jnp.zeros((c,)), returns_to_go=jnp.zeros((c,)),
@@ -125,7 +129,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
         )
         totals, _, _ = simulate_day(policy_fn=policy_fn(params), policy_state=ctx,
                                     controlled_mask=jnp.arange(n) == j, **inputs)
-        return getattr(totals, kind)[j, task], totals.cost[j]
+        return getattr(totals, kind)[j, channel[j]], totals.cost[j]
 
     per_seed = jax.vmap(one, in_axes=(None, 0))
     return jax.jit(lambda params: jax.vmap(per_seed, in_axes=(0, None))(params, jnp.arange(n)))
@@ -149,20 +153,26 @@ def logged_totals(dataset: Dataset, config: EvalConfig):
     return np.asarray(getattr(totals, kind)), np.asarray(totals.cost)
 
 
-def per_task_metrics(values: np.ndarray, costs: np.ndarray, tasks: np.ndarray) -> dict[str, np.ndarray]:
-    """Per task k, from per-advertiser own-task values (S, N) and costs (S, N), each (S, K):
+def per_task_metrics(values: np.ndarray, costs: np.ndarray, tasks: np.ndarray,
+                     channels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per learning task k, from per-advertiser own-task values (S, N) and costs (S, N), each (S, K):
 
     return (mean own-task value of the task's advertisers), cost (mean spend), and the paper's
     online ratio for the task: ROI = GMV/COST, Dir-ROI = Dir-GMV/COST, COST-per-Cart = COST/CartCnt
-    (sums over the task's advertisers).
+    (sums over the task's advertisers). `tasks` (N,) is each advertiser's learning task;
+    `channels` (K,) each task's campaign type (default: task k is type k, the paper's K = 3).
     """
     values, costs = np.atleast_2d(values), np.atleast_2d(costs)
-    k_total = len(spec.TASK_NAMES)
+    channels = np.arange(len(spec.TASK_NAMES)) if channels is None else np.asarray(channels)
+    k_total = len(channels)
+    missing = [k for k in range(k_total) if not np.any(tasks == k)]
+    if missing:
+        raise ValueError(f"per_task_metrics: tasks {missing} have no advertiser; every task needs one to be scored.")
     ret = np.stack([values[:, tasks == k].mean(1) for k in range(k_total)], 1)
     cost = np.stack([costs[:, tasks == k].mean(1) for k in range(k_total)], 1)
     total_value = np.stack([values[:, tasks == k].sum(1) for k in range(k_total)], 1)
     total_cost = np.stack([costs[:, tasks == k].sum(1) for k in range(k_total)], 1)
-    ratio = np.where(np.arange(k_total) == 2, total_cost / np.maximum(total_value, 1e-9), total_value / np.maximum(total_cost, 1e-9))
+    ratio = np.where(channels == 2, total_cost / np.maximum(total_value, 1e-9), total_value / np.maximum(total_cost, 1e-9))
     return {"return": ret, "cost": cost, "ratio": ratio}
 
 

@@ -60,8 +60,13 @@ def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
     }
 
 
+MAX_TASK_PANELS = 6
+"""Tables and figures show per-task columns and panels for at most this many tasks (K > 3:
+per-category tasks); every task's numbers are always in results.json."""
+
+
 def markdown_table(results: dict, title: str = "Test-day return per task (mean ± std over seeds)") -> str:
-    tasks = results["tasks"]
+    tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
     lines = [
         f"**{title}**; Δm% against {results['baseline']} (lower is better).",
         "",
@@ -72,6 +77,8 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean �
         cells = [f"{entry['per_task'][t]['mean']:.3f} ± {entry['per_task'][t]['std']:.3f}" for t in tasks]
         dm = f"{entry['delta_m']:+.2f} ± {entry['delta_m_std']:.2f}"
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {dm} | {entry['mean_rank']:.2f} |")
+    if not tasks:
+        lines += ["", f"{len(results['tasks'])} tasks: their per-task returns are in results.json."]
     if "note" in results:
         lines += ["", results["note"]]
     return "\n".join(lines)
@@ -98,13 +105,16 @@ def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[
             w = h["weights"]  # (S, steps, K)
             for k, task in enumerate(tasks):
                 ax.plot(h["steps"], w[:, :, k].mean(0), label=task)
-                ax.fill_between(h["steps"], w[:, :, k].min(0), w[:, :, k].max(0), alpha=0.2)
+                if len(tasks) <= MAX_TASK_PANELS:
+                    ax.fill_between(h["steps"], w[:, :, k].min(0), w[:, :, k].max(0), alpha=0.2)
             ax.set(title=f"{method}: task weights", xlabel="step", ylim=(0, 1))
-        axes[0][0].legend()
+        if len(tasks) <= MAX_TASK_PANELS:
+            axes[0][0].legend()
         paths.append(_save(fig, Path(workdir) / "task_weights.png"))
-    fig, axes = plt.subplots(2, len(tasks), figsize=(4 * len(tasks), 6), squeeze=False)
+    shown = tasks[:MAX_TASK_PANELS]
+    fig, axes = plt.subplots(2, len(shown), figsize=(4 * len(shown), 6), squeeze=False)
     for method, h in histories.items():
-        for k, task in enumerate(tasks):
+        for k, task in enumerate(shown):
             axes[0][k].plot(h["steps"], _smooth(h["losses"][:, :, k].mean(0)), label=method)
             axes[1][k].plot(h["val_steps"], h["val_losses"][:, :, k].mean(0), marker="o", label=method)
             axes[0][k].set(title=f"{task}: training loss", yscale="log")
@@ -121,7 +131,7 @@ def plot_returns(workdir: Path, results: dict) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks, methods = results["tasks"], list(results["methods"])
+    tasks, methods = results["tasks"][:MAX_TASK_PANELS], list(results["methods"])
     fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3), squeeze=False)
     for k, task in enumerate(tasks):
         ax = axes[0][k]

@@ -33,6 +33,7 @@ import numpy as np
 from vamo_jax.data.config import DataConfig
 from vamo_jax.data.dataset import Dataset, Split, compute_norm_stats
 from vamo_jax.data.spec import STATE_DIM, TASK_NAMES
+from vamo_jax.data.tasks import advertiser_tasks
 
 ROW_COLUMNS: tuple[str, ...] = (
     "deliveryPeriodIndex", "episode", "advertiserNumber", "advertiserCategoryIndex", "task", "budget",
@@ -175,15 +176,30 @@ def import_auctionnet(in_dir: str, config: DataConfig) -> Dataset:
     else:
         warnings.warn(f"{mpath} not found: the market history is zeros.")
 
+    learning = _learning_tasks(trajs, config)
     splits = {}
     for name, days in config.split_days().items():
         keys = [k for k in trajs if k[1] in days]
-        keys.sort(key=lambda k: (trajs[k]["meta"]["task"], k[1], k[0], k[2]))
-        splits[name] = _to_split(keys, trajs, market, t_total, config)
+        keys.sort(key=lambda k: (learning[k], k[1], k[0], k[2]))
+        splits[name] = _to_split(keys, trajs, market, t_total, config, learning)
     return Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market, **splits)
 
 
-def _to_split(keys, trajs, market, t_total, config) -> Split:
+def _learning_tasks(trajs, config: DataConfig) -> dict:
+    """Learning task per trajectory: its campaign type, or (K > 3) its advertiser's sub-task."""
+    if config.num_tasks == len(TASK_NAMES):
+        return {k: v["meta"]["task"] for k, v in trajs.items()}
+    sub = advertiser_tasks(config.env, config.num_tasks)
+    out = {}
+    for k in trajs:
+        if not 0 <= k[2] < len(sub):
+            raise ValueError(f"advertiserNumber={k[2]} is outside 0..{len(sub) - 1}: with DataConfig.num_tasks > 3 "
+                             "the tasks follow env.num_advertisers; set it to the logs' advertiser count.")
+        out[k] = int(sub[k[2]])
+    return out
+
+
+def _to_split(keys, trajs, market, t_total, config, learning) -> Split:
     def stack(col, dtype=np.float32):
         return np.array([[trajs[k]["ticks"][t][col] for t in range(t_total)] for k in keys], dtype).reshape(
             (len(keys), t_total) + np.shape(trajs[keys[0]]["ticks"][0][col]) if keys else (0, t_total))
@@ -205,6 +221,7 @@ def _to_split(keys, trajs, market, t_total, config) -> Split:
         returns_to_go=returns_to_go(rewards, task, budget, config.env.task_unit_value),
         cost=stack("cost"), remaining=stack("remainingBudget"), budget=budget,
         constraint=meta("CPAConstraint", np.float32), task=task,
+        learning_task=np.array([learning[k] for k in keys], np.int32),
         day=np.array([k[1] for k in keys], np.int32), episode=np.array([k[0] for k in keys], np.int32),
         advertiser=np.array([k[2] for k in keys], np.int32),
         category=meta("advertiserCategoryIndex", np.int32), market=market,

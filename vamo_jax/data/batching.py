@@ -1,7 +1,7 @@
 """`sample_batch`: a jittable draw of trajectory windows from a `Split`, as a `TrajectoryBatch`.
 
 Sampling (Alg. 1 line 5, task proportions matched to the data): the split's M trajectories are
-sorted by task; the batch takes one trajectory uniformly from each of B equal strata of [0, M),
+sorted by learning task; the batch takes one trajectory uniformly from each of B equal strata of [0, M),
 so task k gets ⌊B·p_k⌋ or ⌈B·p_k⌉ rows, p_k being its share of the split. Each row then draws
 an end tick e ~ U{0..T−1} and takes the window of C ticks e−C+1..e; ticks before 0 are left
 padding (mask 0, zeros, timestep 0), as at inference where the context holds the past ticks.
@@ -61,11 +61,12 @@ def sample_task_batch(
 ) -> TrajectoryBatch:
     """Like `sample_batch`, with every window drawn from task `task`'s trajectories (for STL).
 
-    `task` may be traced: the split is sorted by task, so its rows are one contiguous range.
+    `task` (a learning task) may be traced: the split is sorted by learning task, so its rows
+    are one contiguous range.
     The task must have at least one trajectory (`check_task_ids` on the split's tasks).
     """
     k_row, k_end = jax.random.split(key)
-    task_ids = jnp.asarray(split.task)
+    task_ids = jnp.asarray(split.learning_task)
     start = jnp.sum(task_ids < task)
     count = jnp.sum(task_ids == task)
     strata = (jnp.arange(batch_size) + jax.random.uniform(k_row, (batch_size,))) * (count / batch_size)
@@ -95,7 +96,7 @@ def windows(
         out = jnp.asarray(x)[rows[:, None], t_idx]
         return out * maskf.reshape(maskf.shape + (1,) * (out.ndim - 2))
 
-    task = jnp.asarray(split.task)[rows]
+    task = jnp.asarray(split.learning_task)[rows]
     budget = jnp.asarray(split.budget)[rows]
     unit = jnp.asarray(env.task_unit_value, jnp.float32)
     states = normalise_states(jnp.asarray(split.states)[rows[:, None], t_idx], stats) * maskf[..., None]

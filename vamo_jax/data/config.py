@@ -7,9 +7,11 @@ import hashlib
 import json
 import math
 
+import numpy as np
+
 from vamo_jax.sim.params import EnvParams
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever generation changes, so stale caches are never read."""
 
 
@@ -22,10 +24,12 @@ class DataConfig:
       num_days: days 1..num_days are logged (day 0 is a burn-in day that feeds the history
         window of day 1 and is never a trajectory).
       train_days, val_day, test_day: the temporal split (paper §4.1: 1–8 / 9 / 10).
-      train_per_task: trajectories per task (GMV, Dir-GMV, CartCnt) in the training split
-        (paper Table 4, simulation: 20/20/10).
-      val_per_task, test_per_task: the same for validation and test; None = every advertiser's
-        trajectory of that day.
+      num_tasks: K learning tasks: 3 (the campaign types, the paper) or K > 3 per-category
+        sub-tasks of them (`vamo_jax.data.tasks`); the model's `num_tasks` must match.
+      train_per_task: trajectories per campaign type (GMV, Dir-GMV, CartCnt) in the training
+        split (paper Table 4, simulation: 20/20/10); with K > 3 a type's count is shared among
+        its sub-tasks by largest remainder. None = every trajectory of the split's days.
+      val_per_task, test_per_task: the same for validation and test.
       env: the market (`EnvParams`); `env.history_len` is the history window H.
       alpha_spread: quality spread of the behaviour policies (log-sd of their multiplier α).
       explore_noise: per-tick exploration log-sd of the behaviour policies' multipliers.
@@ -39,7 +43,8 @@ class DataConfig:
     train_days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
     val_day: int = 9
     test_day: int = 10
-    train_per_task: tuple[int, int, int] = (20, 20, 10)
+    num_tasks: int = 3
+    train_per_task: tuple[int, int, int] | None = (20, 20, 10)
     val_per_task: tuple[int, int, int] | None = None
     test_per_task: tuple[int, int, int] | None = None
     env: EnvParams = EnvParams()
@@ -65,8 +70,6 @@ class DataConfig:
             fail("val_day", "keep time order: every train day < val_day < test_day")
         for name in ("train_per_task", "val_per_task", "test_per_task"):
             v = getattr(self, name)
-            if v is None and name == "train_per_task":
-                fail(name, "give 3 counts")
             if v is not None and (len(v) != 3 or any(int(c) != c or c < 0 for c in v)):
                 fail(name, "give 3 non-negative integers (GMV, Dir-GMV, CartCnt)")
         for name in ("alpha_spread", "explore_noise"):
@@ -75,12 +78,27 @@ class DataConfig:
                 fail(name, "use a finite value ≥ 0")
         if not isinstance(self.env, EnvParams):
             fail("env", "pass an EnvParams")
+        if int(self.num_tasks) != self.num_tasks:
+            fail("num_tasks", "give an integer")
+        from vamo_jax.data.tasks import tasks_per_type
+
+        tasks_per_type(self.env, self.num_tasks)  # raises naming num_tasks and the fix
 
     def split_days(self) -> dict[str, tuple[int, ...]]:
         return {"train": tuple(self.train_days), "val": (self.val_day,), "test": (self.test_day,)}
 
-    def per_task(self, split: str) -> tuple[int, int, int] | None:
-        return {"train": self.train_per_task, "val": self.val_per_task, "test": self.test_per_task}[split]
+    def per_task(self, split: str) -> tuple[int, ...] | None:
+        """(K,) trajectories per learning task of `split`, or None for all of them."""
+        from vamo_jax.data.tasks import tasks_per_type
+        from vamo_jax.sim.params import largest_remainder
+
+        per_type = {"train": self.train_per_task, "val": self.val_per_task, "test": self.test_per_task}[split]
+        if per_type is None:
+            return None
+        out = []
+        for count, k_t in zip(per_type, tasks_per_type(self.env, self.num_tasks)):
+            out.extend(largest_remainder(np.full(k_t, 1.0 / k_t), int(count)))
+        return tuple(out)
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the arrays (not `cache_dir`)."""

@@ -19,7 +19,7 @@ from vamo_jax.sim.policies import HeuristicParams
 
 @chex.dataclass(frozen=True)
 class Split:
-    """One split's trajectories (sorted by task, day, episode, advertiser) — a pytree.
+    """One split's trajectories (sorted by learning task, day, episode, advertiser) — a pytree.
 
     Attributes:
       states, next_states: (M, T, S) raw state features (`vamo_jax.sim.STATE_FEATURES`);
@@ -32,7 +32,10 @@ class Split:
       cost, remaining: (M, T) spend and budget left before the tick.
       budget, constraint: (M,) the advertiser's budget and constraint (target ROI, or target
         cost per cart; 0 where irrelevant, e.g. after relabeling).
-      task, day, episode, advertiser, category: (M,) int32.
+      task, day, episode, advertiser, category: (M,) int32; `task` is the campaign type (value
+        channel, index into `spec.TASK_NAMES`).
+      learning_task: (M,) int32 id in [0, K) of the task the model learns: `task` itself with
+        the paper's three tasks, a per-category sub-task of it with K > 3 (`vamo_jax.data.tasks`).
       market: (E, D, T, F) the market series, indexed [episode, day, tick].
     """
 
@@ -47,6 +50,7 @@ class Split:
     budget: chex.Array
     constraint: chex.Array
     task: chex.Array
+    learning_task: chex.Array
     day: chex.Array
     episode: chex.Array
     advertiser: chex.Array

@@ -4,7 +4,7 @@ Generation: `world = make_world(key_world, env, num_days + 1)`; for each episode
 independent market) the days 0..num_days are a `lax.scan`, each day `simulate_day` with every
 advertiser under a heuristic behaviour policy whose parameters are redrawn per (episode, day)
 with quality spread `alpha_spread`; the last H market ticks of a day are the next day's history.
-Episodes are a `vmap` axis. Then each split draws, per task, its trajectories without
+Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`), its trajectories without
 replacement among the (episode, day, advertiser) of its days, with `numpy.random.default_rng`
 seeded from `config.seed`.
 """
@@ -23,14 +23,20 @@ import numpy as np
 from vamo_jax.data.auctionnet import returns_to_go
 from vamo_jax.data.config import DataConfig
 from vamo_jax.data.dataset import SPLIT_FIELDS, Dataset, Split, compute_norm_stats
+from vamo_jax.data.tasks import advertiser_tasks
 from vamo_jax.sim import market as market_lib
 from vamo_jax.sim.env import HISTORY_FEATURES
-from vamo_jax.sim.policies import HeuristicParams, heuristic_policy, init_heuristic, sample_heuristic_params
+from vamo_jax.sim.policies import (
+    HeuristicParams,
+    heuristic_policy,
+    init_heuristic,
+    sample_heuristic_params,
+)
 from vamo_jax.sim.rollout import simulate_day
 
 
 def episodes_needed(config: DataConfig) -> int:
-    counts = config.env.task_counts()
+    counts = np.bincount(advertiser_tasks(config.env, config.num_tasks), minlength=config.num_tasks)
     need = 1
     for split, days in config.split_days().items():
         per_task = config.per_task(split)
@@ -46,15 +52,17 @@ def episodes_needed(config: DataConfig) -> int:
 
 def simulate_logs(config: DataConfig):
     """Simulates every (episode, day): returns (world, trajectories (E, D, …), behaviour, keys)."""
-    # cache_dir does not change the arrays: drop it so that it does not trigger a recompile.
-    world, traj, behaviour, sim_keys = _simulate_logs(dataclasses.replace(config, cache_dir=None))
+    # Only the market, the days and the episode count shape the simulation: normalise the other
+    # fields so that configs differing in them (tasks, split sizes, cache) share one compilation.
+    market_only = dataclasses.replace(config, cache_dir=None, num_tasks=3, train_per_task=None,
+                                      val_per_task=None, test_per_task=None)
+    world, traj, behaviour, sim_keys = _simulate_logs(market_only, episodes_needed(config))
     return jax.device_get(world), jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _simulate_logs(config: DataConfig):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _simulate_logs(config: DataConfig, num_episodes: int):
     env = config.env
-    num_episodes = episodes_needed(config)
     k_world, k_days = jax.random.split(jax.random.key(config.seed))
     world = market_lib.make_world(k_world, env, config.num_days + 1)
     days = jnp.arange(config.num_days + 1)
@@ -80,10 +88,10 @@ def _simulate_logs(config: DataConfig):
 
 
 def _select(config: DataConfig, split: str, task_of_adv: np.ndarray, num_episodes: int, rng) -> np.ndarray:
-    """(M, 3) rows (episode, day, advertiser), sorted by (task, day, episode, advertiser)."""
+    """(M, 3) rows (episode, day, advertiser), sorted by (learning task, day, episode, advertiser)."""
     rows = []
     per_task = config.per_task(split)
-    for k in range(3):
+    for k in range(config.num_tasks):
         cand = np.array([(e, d, n) for d in config.split_days()[split] for e in range(num_episodes)
                          for n in np.flatnonzero(task_of_adv == k)], dtype=np.int64).reshape(-1, 3)
         if per_task is not None:
@@ -113,7 +121,8 @@ def build_split(config: DataConfig, world, traj, rows: np.ndarray) -> Split:
         rewards_continuous=per_traj(traj.rewards_continuous), returns_to_go=rtg,
         cost=per_traj(traj.cost), remaining=per_traj(traj.remaining),
         budget=budget.astype(np.float32), constraint=np.asarray(world.constraint)[n].astype(np.float32),
-        task=task.astype(np.int32), day=d.astype(np.int32), episode=e.astype(np.int32),
+        task=task.astype(np.int32), learning_task=advertiser_tasks(config.env, config.num_tasks)[n],
+        day=d.astype(np.int32), episode=e.astype(np.int32),
         advertiser=n.astype(np.int32), category=np.asarray(world.category)[n].astype(np.int32),
         market=np.asarray(traj.market),
     )
@@ -137,7 +146,7 @@ def make_dataset(config: DataConfig) -> Dataset:
             return load_dataset(path, config)
     world, traj, behaviour, sim_keys = simulate_logs(config)
     rng = np.random.default_rng(config.seed)
-    task_of_adv = np.asarray(world.task)
+    task_of_adv = advertiser_tasks(config.env, config.num_tasks)
     num_episodes = sim_keys.shape[0]
     splits = {name: build_split(config, world, traj, _select(config, name, task_of_adv, num_episodes, rng))
               for name in ("train", "val", "test")}

@@ -6,6 +6,7 @@ returns-to-go become Σ_{t' ≥ t} reward[t', target] × task_unit_value[target]
 task becomes the target. What cannot be relabeled is kept as logged: the actions (multipliers of
 the source task's value estimate) and the state features built from the source task's values.
 The constraint is set to 0 (the source advertiser has no constraint under the target task).
+Relabeling is defined on the three campaign-type tasks: the learning task becomes the target too.
 """
 
 from __future__ import annotations
@@ -24,5 +25,6 @@ def relabel(split: Split, target_task: int, task_unit_value: tuple[float, float,
     return split.replace(
         returns_to_go=rtg.astype(jnp.float32),
         task=jnp.full_like(jnp.asarray(split.task), target_task),
+        learning_task=jnp.full_like(jnp.asarray(split.learning_task), target_task),
         constraint=jnp.zeros_like(jnp.asarray(split.constraint)),
     )

@@ -7,8 +7,9 @@ Every producer of training data emits a `TrajectoryBatch`; every model consumes 
     F  market-history features    V  value channels (3: GMV, Dir-GMV, CartCnt)
     R  requirement features       T  ticks per day (96)
 
-Tasks are identified by integer ids `0..K-1`; for the bidding tasks, id `k` is `TASK_NAMES[k]`
-and its value channel is channel `k`, so one won impression has a value under every task.
+Tasks are identified by integer ids `0..K-1`; for the paper's bidding tasks (K = 3), id `k` is
+`TASK_NAMES[k]` and its value channel is channel `k`, so one won impression has a value under
+every task. With K > 3 per-category tasks, `vamo_jax.data.tasks` maps each id to its channel.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class TrajectoryBatch:
       requirement: (B, R) float32, the requirement vector y(τ) of the trajectory.
       timesteps: (B, C) int32, tick index in [0, T).
       mask: (B, C) float32, 1 on real ticks, 0 on padding.
-      task: (B,) int32, task id in [0, K).
+      task: (B,) int32, learning task id in [0, K).
       history: (B, C, H, F) float32, the H market ticks before each tick (reaching into
         previous days), oldest first.
       next_states: (B, C, S) float32, s_{t+1} (zeros at the last tick), for the next-state mode.

@@ -15,10 +15,23 @@ import jax
 import numpy as np
 
 from vamo_jax.bidding import make_problem
-from vamo_jax.data import make_dataset, spec
-from vamo_jax.evaluate import RATIO_NAMES, logged_totals, make_evaluator, per_task_metrics, per_task_params
+from vamo_jax.data import make_dataset
+from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
+from vamo_jax.evaluate import (
+    RATIO_NAMES,
+    logged_totals,
+    make_evaluator,
+    per_task_metrics,
+    per_task_params,
+)
 from vamo_jax.loop import fit_method
-from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
+from vamo_jax.report import (
+    markdown_table,
+    plot_returns,
+    plot_training,
+    summarize,
+    write_results,
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -52,12 +65,14 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     dataset = _dataset(config.data)
     problem = _problem(config.data, config.model, config.train.batch_size)
     timing = {"data_seconds": time.perf_counter() - tic}
-    tasks = np.asarray(dataset.eval_inputs(dataset.config.test_day)["world"].task)
+    env, num_tasks = config.data.env, config.data.num_tasks
+    tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
+    campaign = np.asarray(dataset.eval_inputs(dataset.config.test_day)["world"].task)
     metrics, histories = {}, {}
     for method in config.train.methods:
         tic = time.perf_counter()
         states, history, steps_per_s = fit_method(
-            problem, method, config.train, workdir / "checkpoints" / method, spec.TASK_NAMES, resume=resume,
+            problem, method, config.train, workdir / "checkpoints" / method, task_names(env, num_tasks), resume=resume,
             stop_after_step=stop_after_step,
         )
         if stop_after_step is not None:
@@ -65,13 +80,13 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         trained = time.perf_counter()
         params = states.params if method == "stl" else per_task_params(states.params, problem.num_tasks)
         values, costs = jax.device_get(_evaluator(config.data, config.model, config.eval)(params))
-        metrics[method] = per_task_metrics(np.asarray(values), np.asarray(costs), tasks)
+        metrics[method] = per_task_metrics(np.asarray(values), np.asarray(costs), tasks, channels)
         histories[method] = history
         timing[method] = {"train_seconds": trained - tic, "eval_seconds": time.perf_counter() - trained,
                           "steps_per_s": steps_per_s}
     values, costs = _logged(config.data, config.eval)
-    own = values[np.arange(len(tasks)), tasks]
-    metrics["logged"] = per_task_metrics(own[None], costs[None], tasks)
+    own = values[np.arange(len(tasks)), campaign]
+    metrics["logged"] = per_task_metrics(own[None], costs[None], tasks, channels)
     return dataset, metrics, histories, timing
 
 
@@ -79,7 +94,7 @@ def run(config, workdir, resume: bool = False) -> dict:
     workdir = Path(workdir)
     start = time.perf_counter()
     _, metrics, histories, timing = train_and_evaluate(config, workdir, resume)
-    tasks = spec.TASK_NAMES
+    tasks = task_names(config.data.env, config.data.num_tasks)
     trained = {m: v for m, v in metrics.items() if m != "logged"}
     baseline = "stl" if "stl" in trained else next(iter(trained))
     results = summarize(
@@ -89,7 +104,8 @@ def run(config, workdir, resume: bool = False) -> dict:
         extra={"cost": {m: v["cost"] for m, v in trained.items()},
                "online_ratio": {m: v["ratio"] for m, v in trained.items()}},
     )
-    results["online_ratio_names"] = dict(zip(tasks, RATIO_NAMES))
+    channels = task_channels(config.data.env, config.data.num_tasks)
+    results["online_ratio_names"] = {t: RATIO_NAMES[c] for t, c in zip(tasks, channels)}
     results["logged_behaviour"] = {
         name: {t: float(metrics["logged"][name][0, k]) for k, t in enumerate(tasks)} for name in ("return", "cost", "ratio")
     }

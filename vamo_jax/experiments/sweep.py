@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from vamo_jax.config import apply_overrides
-from vamo_jax.data import spec
+from vamo_jax.data.tasks import task_names
 from vamo_jax.experiments import compare
 from vamo_jax.mtl.metrics import delta_m
 from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
@@ -92,7 +92,7 @@ def run_sweep(config, workdir, variants: Sequence[Variant], *, resume: bool = Fa
             timing[row] = vtiming[method]
         timing[f"{variant.folder} (wall, with data and compilation)"] = time.perf_counter() - tic
         settings[variant.name or "all"] = list(variant.overrides)
-    tasks = spec.TASK_NAMES
+    tasks = task_names(config.data.env, config.data.num_tasks)
     results = summarize(returns, tasks, baseline=baseline.label("stl", 1) if baseline else BASELINE,
                         extra={"cost": costs})
     base_mean = np.asarray(returns[results["baseline"]]).mean(0)

@@ -168,13 +168,13 @@ class EnvParams:
 
     def task_counts(self) -> tuple[int, int, int]:
         """Advertisers per task, by largest remainder."""
-        return _largest_remainder(self.task_mix, self.num_advertisers)
+        return largest_remainder(self.task_mix, self.num_advertisers)
 
     def competitor_counts(self) -> tuple[int, int, int]:
-        return _largest_remainder(self.competitor_mix, self.num_advertisers)
+        return largest_remainder(self.competitor_mix, self.num_advertisers)
 
 
-def _largest_remainder(shares, total: int) -> tuple[int, ...]:
+def largest_remainder(shares, total: int) -> tuple[int, ...]:
     raw = np.asarray(shares, float) * total
     counts = np.floor(raw).astype(int)
     order = np.argsort(-(raw - counts), kind="stable")
