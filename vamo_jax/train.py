@@ -8,6 +8,9 @@ Methods:
   vamo         VAMO's exact fast path (`vamo_gradient`), alignment with the validation day
   vamo_train   the same with the mean training gradient as target (w/o held-out validation)
   greedy       VAMO with λ → 0 (1e-8 × the configured temperature)
+  dwa, famo, uw, rlw
+               weights from the task losses and the method's state only: one forward pass,
+               the weights, then one backward pass of Σ_k w_k L_k (exactly Σ_k w_k g_k)
   any other    a transform of `vamo_jax.mtl.weighting` over explicit per-task gradients
 
 Randomness: the batch of step i of seed s comes from fold_in(key_s, i), so a run resumed from
@@ -29,6 +32,10 @@ from vamo_jax.mtl.vamo import init_state as vamo_init_state
 
 FAST_METHODS = ("equal", "vamo", "vamo_train", "greedy")
 REFRESHING_METHODS = ("vamo", "vamo_train", "greedy")
+LOSS_WEIGHTED_METHODS = ("dwa", "famo", "uw", "rlw")
+"""Zoo methods whose update is Σ_k w_k g_k with w a function of the task losses and their own
+state, never of the gradients; the trainer reads their weights off the transform applied to the
+identity (task k's "gradient" e_k combines to w) and takes one backward pass."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,6 +268,19 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig):
         return fast_step
 
     transform = _weighting_transform(method, k, config)
+
+    if method in LOSS_WEIGHTED_METHODS:
+
+        def loss_weighted_step(state: TrainState, step_index, data):
+            key_train, _ = jax.random.split(jax.random.fold_in(state.key, step_index))
+            batch = problem.sample_train(key_train, data)
+            losses, pullback = jax.vjp(lambda p: task_losses_on(problem, p, batch), state.params)
+            weights, wstate = transform.update(jnp.eye(k, dtype=losses.dtype), state.weighting_state,
+                                               state.params, task_losses=losses)
+            (grads,) = pullback(weights)
+            return apply(state, grads, wstate), StepMetrics(losses, weights, optax.global_norm(grads))
+
+        return loss_weighted_step
 
     def zoo_step(state: TrainState, step_index, data):
         key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))
