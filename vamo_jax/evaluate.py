@@ -88,9 +88,9 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
         def act(obs, ctx: _Context, key):
             del key
             j = ctx.advertiser
-            task, own_task = obs.task[j], learning_task[j]
+            campaign, own_task = obs.task[j], learning_task[j]
             budget = obs.requirement[j, 1]
-            reward = obs.last_reward[j, task] * unit[task] / (budget * stats.return_scale)
+            reward = obs.last_reward[j, campaign] * unit[campaign] / (budget * stats.return_scale)
             rtg = ctx.rtg - reward
 
             def push(buffer, value):

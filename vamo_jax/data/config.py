@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from vamo_jax.sim.params import EnvParams
+from vamo_jax.sim.params import EnvParams, largest_remainder
 
 FORMAT_VERSION = 2
 """Bumped whenever generation changes, so stale caches are never read."""
@@ -90,7 +90,6 @@ class DataConfig:
     def per_task(self, split: str) -> tuple[int, ...] | None:
         """(K,) trajectories per learning task of `split`, or None for all of them."""
         from vamo_jax.data.tasks import tasks_per_type
-        from vamo_jax.sim.params import largest_remainder
 
         per_type = {"train": self.train_per_task, "val": self.val_per_task, "test": self.test_per_task}[split]
         if per_type is None:

@@ -4,9 +4,9 @@ Generation: `world = make_world(key_world, env, num_days + 1)`; for each episode
 independent market) the days 0..num_days are a `lax.scan`, each day `simulate_day` with every
 advertiser under a heuristic behaviour policy whose parameters are redrawn per (episode, day)
 with quality spread `alpha_spread`; the last H market ticks of a day are the next day's history.
-Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`), its trajectories without
-replacement among the (episode, day, advertiser) of its days, with `numpy.random.default_rng`
-seeded from `config.seed`.
+Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`),
+its trajectories without replacement among the (episode, day, advertiser) of its days, with
+`numpy.random.default_rng` seeded from `config.seed`.
 """
 
 from __future__ import annotations
