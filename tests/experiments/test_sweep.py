@@ -57,3 +57,33 @@ def test_tiny_sweep_end_to_end(tmp_path):
     assert len(results["methods"]["vamo"]["per_task"]["gmv"]["seeds"]) == 2
     assert (tmp_path / "all" / "checkpoints" / "vamo" / "8").exists()
     assert (tmp_path / "delta_m.png").exists() and "| vamo |" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["table1", "ablation_validation", "ablation_temperature", "ablation_temporal",
+                                  "ablation_film", "ablation_heads", "validation_size", "adaptive_temperature"])
+def test_every_experiment_runs_on_the_tiny_config(name, tmp_path, monkeypatch):
+    """Each experiment's own `run` through `experiments.run` on the tiny config (a fake trainer:
+    the real one is exercised end to end above and in tests/test_main.py)."""
+    import importlib
+
+    from vamo_jax import experiments
+
+    def fake(config, workdir, resume=False):
+        rng = np.random.default_rng(len(str(workdir)))
+        returns = {m: rng.uniform(1.0, 2.0, (2, 3)) for m in config.train.methods}
+        metrics = {m: {"return": r, "cost": np.ones((2, 3))} for m, r in returns.items()}
+        history = {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),
+                   "val_steps": np.arange(1), "val_losses": np.ones((2, 1, 3))}
+        return None, metrics, {m: history for m in config.train.methods}, {m: {} for m in config.train.methods}
+
+    monkeypatch.setattr(compare, "train_and_evaluate", fake)
+    tiny = load_config("tiny")
+    config = dataclasses.replace(tiny, name=name, experiment=name,
+                                 train=dataclasses.replace(tiny.train, methods=("equal", "vamo")))
+    results = experiments.run(config, tmp_path)
+    module = importlib.import_module(f"vamo_jax.experiments.{name}")
+    expected = {"stl"} | ({"equal", "vamo"} if name == "table1" else {v.name for v in module.variants(config)})
+    assert set(results["methods"]) == expected
+    table = (tmp_path / "results.md").read_text()
+    assert all(f"| {row} |" in table for row in expected)
+    assert (tmp_path / "delta_m.png").stat().st_size > 1000 and (tmp_path / "results.json").exists()
