@@ -1,6 +1,6 @@
 """VAMO with FiLM conditioning on and off, 3 seeds.
 
-Run: python -m vamo_jax.main --config ablation_film (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config ablation_film (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,6 +1,6 @@
 """VAMO with the action head against a next-state generator + inverse dynamics, 3 seeds.
 
-Run: python -m vamo_jax.main --config ablation_heads (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config ablation_heads (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,6 +1,6 @@
 """Fig. 4: VAMO's λ in {0.01, 0.1, 0.5, 1, 10, ∞} for raw and cosine alignment, 3 seeds.
 
-Run: python -m vamo_jax.main --config ablation_temperature (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config ablation_temperature (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,6 +1,6 @@
 """Table 3: VAMO without a temporal module, with an LSTM and with TimesNet, 3 seeds.
 
-Run: python -m vamo_jax.main --config ablation_temporal (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config ablation_temporal (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,6 +1,6 @@
 """Fig. 3: VAMO against alignment with the training gradient (and equal weighting), 3 seeds.
 
-Run: python -m vamo_jax.main --config ablation_validation (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config ablation_validation (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,7 +1,7 @@
 """The open question `adaptive_temperature` on the main job's data, 3 seeds
 (the arms are in vamo_jax/experiments/adaptive_temperature.py).
 
-Run: python -m vamo_jax.main --config adaptive_temperature (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config adaptive_temperature (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

@@ -1,6 +1,6 @@
 """Table 1: STL as the baseline, then every weighting method (paper's six first, then the zoo), 3 seeds.
 
-Run: python -m vamo_jax.main --config table1 (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config table1 (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses

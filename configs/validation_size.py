@@ -1,7 +1,7 @@
 """The open question `validation_size` on the main job's data, 3 seeds
 (the arms are in vamo_jax/experiments/validation_size.py).
 
-Run: python -m vamo_jax.main --config validation_size (see REPRODUCTION.md for the reduced runs' commands).
+Run: python -m vamo_jax.main --config validation_size (results and readings: REPRODUCTION.md).
 """
 
 import dataclasses
