@@ -104,7 +104,8 @@ def _select(config: DataConfig, split: str, task_of_adv: np.ndarray, num_episode
     return np.concatenate(rows, 0) if rows else np.zeros((0, 3), np.int64)
 
 
-def build_split(config: DataConfig, world, traj, rows: np.ndarray) -> Split:
+def build_split(config: DataConfig, world, traj, rows: np.ndarray, task_of_adv: np.ndarray) -> Split:
+    """The split of trajectories `rows` (M, 3); `task_of_adv` (N,) is each advertiser's learning task."""
     e, d, n = rows[:, 0], rows[:, 1], rows[:, 2]
     task = np.asarray(world.task)[n]
     budget = np.asarray(world.budget)[n]
@@ -121,7 +122,7 @@ def build_split(config: DataConfig, world, traj, rows: np.ndarray) -> Split:
         rewards_continuous=per_traj(traj.rewards_continuous), returns_to_go=rtg,
         cost=per_traj(traj.cost), remaining=per_traj(traj.remaining),
         budget=budget.astype(np.float32), constraint=np.asarray(world.constraint)[n].astype(np.float32),
-        task=task.astype(np.int32), learning_task=advertiser_tasks(config.env, config.num_tasks)[n],
+        task=task.astype(np.int32), learning_task=task_of_adv[n],
         day=d.astype(np.int32), episode=e.astype(np.int32),
         advertiser=n.astype(np.int32), category=np.asarray(world.category)[n].astype(np.int32),
         market=np.asarray(traj.market),
@@ -148,7 +149,8 @@ def make_dataset(config: DataConfig) -> Dataset:
     rng = np.random.default_rng(config.seed)
     task_of_adv = advertiser_tasks(config.env, config.num_tasks)
     num_episodes = sim_keys.shape[0]
-    splits = {name: build_split(config, world, traj, _select(config, name, task_of_adv, num_episodes, rng))
+    splits = {name: build_split(config, world, traj, _select(config, name, task_of_adv, num_episodes, rng),
+                                task_of_adv)
               for name in ("train", "val", "test")}
     market = np.asarray(traj.market)
     ds = Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market,

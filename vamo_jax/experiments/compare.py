@@ -67,7 +67,7 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     timing = {"data_seconds": time.perf_counter() - tic}
     env, num_tasks = config.data.env, config.data.num_tasks
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
-    campaign = np.asarray(dataset.eval_inputs(dataset.config.test_day)["world"].task)
+    campaign = channels[tasks]  # each advertiser's campaign type (value channel)
     metrics, histories = {}, {}
     for method in config.train.methods:
         tic = time.perf_counter()
