@@ -12,7 +12,6 @@ realised before t, in the training normalisation.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import chex
@@ -22,28 +21,11 @@ import numpy as np
 
 from vamo_jax.data import Dataset, normalise_requirement, normalise_states, spec
 from vamo_jax.data.tasks import advertiser_tasks
+from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy
 from vamo_jax.sim import simulate_day
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    """Attributes:
-      target_quantile: the quantile of a task's training returns each advertiser targets.
-      return_kind: "expected" (value of exposed wins in expectation: no conversion-lottery noise)
-        or "realised" (sampled conversions).
-    """
-
-    target_quantile: float = 0.9
-    return_kind: str = "expected"
-
-    def __post_init__(self):
-        if not 0.0 <= self.target_quantile <= 1.0:
-            raise ValueError(f"eval.target_quantile must be in [0, 1], got {self.target_quantile}.")
-        if self.return_kind not in ("expected", "realised"):
-            raise ValueError(f"eval.return_kind must be expected or realised, got {self.return_kind!r}.")
 
 
 class _Context(NamedTuple):
