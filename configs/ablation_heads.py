@@ -1,4 +1,4 @@
-"""VAMO with the action head against a next-state generator + inverse dynamics, 3 seeds.
+"""The generator head: the action head (DT/GAS) against next-state + inverse dynamics (AIGB), VAMO, 3 seeds.
 
 Run: python -m vamo_jax.main --config ablation_heads (results and readings: REPRODUCTION.md).
 """
@@ -6,8 +6,13 @@ Run: python -m vamo_jax.main --config ablation_heads (results and readings: REPR
 import dataclasses
 
 from configs import sim
+from vamo_jax.config import SweepConfig, Variant
 
 
 def get_config():
-    base = sim.get_config()
-    return dataclasses.replace(base, name="ablation_heads", experiment="ablation_heads")
+    return dataclasses.replace(sim.get_config(), name="ablation_heads", sweep=SweepConfig(
+        variants=(
+            Variant("action head", ("train.methods=vamo", "model.mode=action")),
+            Variant("next-state + inverse dynamics", ("train.methods=vamo", "model.mode=next_state")),
+        ),
+        title="Ablation on the generator head"))

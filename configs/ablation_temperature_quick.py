@@ -8,8 +8,11 @@ import dataclasses
 
 from configs import ablation_temperature
 
+TEMPERATURES = (0.1, 1.0, 10.0)
+
 
 def get_config():
     base = ablation_temperature.get_config()
-    train = dataclasses.replace(base.train, steps=200, num_seeds=2)
-    return dataclasses.replace(base, name="ablation_temperature_quick", train=train)
+    return dataclasses.replace(
+        base, name="ablation_temperature_quick", train=dataclasses.replace(base.train, steps=200, num_seeds=2),
+        sweep=dataclasses.replace(base.sweep, variants=ablation_temperature.temperature_arms(TEMPERATURES)))

@@ -1,4 +1,4 @@
-"""Table 3: VAMO without a temporal module, with an LSTM and with TimesNet, 3 seeds.
+"""Table 3: VAMO without a temporal module, with an LSTM, with TimesNet, 3 seeds.
 
 Run: python -m vamo_jax.main --config ablation_temporal (results and readings: REPRODUCTION.md).
 """
@@ -6,8 +6,14 @@ Run: python -m vamo_jax.main --config ablation_temporal (results and readings: R
 import dataclasses
 
 from configs import sim
+from vamo_jax.config import SweepConfig, Variant
 
 
 def get_config():
-    base = sim.get_config()
-    return dataclasses.replace(base, name="ablation_temporal", experiment="ablation_temporal")
+    return dataclasses.replace(sim.get_config(), name="ablation_temporal", sweep=SweepConfig(
+        variants=(
+            Variant("w/o temporal module", ("train.methods=vamo", "model.temporal=none")),
+            Variant("with LSTM", ("train.methods=vamo", "model.temporal=lstm")),
+            Variant("with TimesNet", ("train.methods=vamo", "model.temporal=timesnet")),
+        ),
+        title="Ablation on temporal modelling (Table 3)"))

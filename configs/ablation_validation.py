@@ -1,4 +1,4 @@
-"""Fig. 3: VAMO against alignment with the training gradient (and equal weighting), 3 seeds.
+"""Fig. 3: VAMO against VAMO without held-out validation (target = mean training gradient) and equal, 3 seeds.
 
 Run: python -m vamo_jax.main --config ablation_validation (results and readings: REPRODUCTION.md).
 """
@@ -6,8 +6,14 @@ Run: python -m vamo_jax.main --config ablation_validation (results and readings:
 import dataclasses
 
 from configs import sim
+from vamo_jax.config import SweepConfig, Variant
 
 
 def get_config():
-    base = sim.get_config()
-    return dataclasses.replace(base, name="ablation_validation", experiment="ablation_validation")
+    return dataclasses.replace(sim.get_config(), name="ablation_validation", sweep=SweepConfig(
+        variants=(
+            Variant("VAMO", ("train.methods=vamo",)),
+            Variant("w/o held-out validation", ("train.methods=vamo_train",)),
+            Variant("equal", ("train.methods=equal",)),
+        ),
+        title="Ablation on the validation signal (Fig. 3)"))

@@ -18,7 +18,6 @@ def get_config() -> Config:
     env = EnvParams()
     return Config(
         name="sim",
-        experiment="compare",
         data=DataConfig(seed=0, train_per_task=(20, 20, 10), env=env, cache_dir="runs/cache"),
         model=ModelConfig(
             history_len=env.history_len, embed_dim=32, depth=2, num_heads=2, context_len=10,

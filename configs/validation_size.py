@@ -1,5 +1,4 @@
-"""The open question `validation_size` on the main job's data, 3 seeds
-(the arms are in vamo_jax/experiments/validation_size.py).
+"""VAMO against the size of the validation day (trajectories per task on day 9), and equal, 3 seeds.
 
 Run: python -m vamo_jax.main --config validation_size (results and readings: REPRODUCTION.md).
 """
@@ -7,8 +6,17 @@ Run: python -m vamo_jax.main --config validation_size (results and readings: REP
 import dataclasses
 
 from configs import sim
+from vamo_jax.config import SweepConfig, Variant
+
+SIZES = (None, (10, 10, 5), (4, 4, 2), (1, 1, 1))
+
+
+def _arm(size) -> Variant:
+    label = "VAMO, val = all of day 9" if size is None else f"VAMO, val = {'/'.join(map(str, size))}"
+    return Variant(label, ("train.methods=vamo", "data.val_per_task=" + ("none" if size is None else ",".join(map(str, size)))))
 
 
 def get_config():
-    base = sim.get_config()
-    return dataclasses.replace(base, name="validation_size", experiment="validation_size")
+    return dataclasses.replace(sim.get_config(), name="validation_size", sweep=SweepConfig(
+        variants=tuple(_arm(size) for size in SIZES) + (Variant("equal", ("train.methods=equal",)),),
+        title="VAMO against the validation day's size (trajectories per task)"))

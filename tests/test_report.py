@@ -34,10 +34,30 @@ def test_summary_schema_delta_m_and_files(tmp_path):
         summarize({"vamo": returns["vamo"]}, ["gmv", "cart"])
 
 
-def test_zero_baseline_gives_nan_delta_m_with_a_note():
-    results = summarize({"stl": np.array([[1.0, 0.0]]), "vamo": np.array([[2.0, 1.0]])}, ["gmv", "cart"])
-    assert np.isnan(results["methods"]["vamo"]["delta_m"]) and "cart" in results["note"]
-    assert "undefined" in markdown_table(results)
+def test_tasks_where_the_baseline_earns_nothing_are_left_out_of_delta_m_by_hand():
+    returns = {"stl": np.array([[2.0, 0.0, 1.0], [2.0, 0.0, 3.0]]), "vamo": np.array([[2.0, 5.0, 1.0], [4.0, 7.0, 3.0]])}
+    results = summarize(returns, ["gmv", "dir_gmv", "cart"])
+    vamo = results["methods"]["vamo"]
+    assert vamo["tasks_left_out"] == 1 and "dir_gmv" in results["note"] and "2 of 3" in results["note"]
+    # base over the scored tasks (gmv, cart) = (2, 2); seeds (2, 1) and (4, 3); mean (3, 2)
+    np.testing.assert_allclose(vamo["delta_m_seeds"], [-(0.0 - 0.5) / 2 * 100, -(1.0 + 0.5) / 2 * 100])
+    np.testing.assert_allclose(vamo["delta_m"], -(0.5 + 0.0) / 2 * 100)
+    assert results["note"] in markdown_table(results)
+
+
+def test_a_baseline_that_earns_nothing_anywhere_gives_nan():
+    results = summarize({"stl": np.zeros((1, 2)), "vamo": np.ones((1, 2))}, ["gmv", "cart"])
+    assert np.isnan(results["methods"]["vamo"]["delta_m"]) and results["methods"]["vamo"]["delta_m_seeds"] == []
+
+
+def test_task_weights_of_many_methods_are_a_grid(tmp_path):
+    from matplotlib.image import imread
+
+    history = {"steps": np.arange(3), "weights": np.full((2, 3, 3), 1 / 3), "losses": np.ones((2, 3, 3)),
+               "val_steps": np.arange(2), "val_losses": np.ones((2, 2, 3))}
+    plot_training(tmp_path, {f"m{i}": history for i in range(14)}, ["gmv", "dir_gmv", "cart"])
+    height, width = imread(tmp_path / "task_weights.png").shape[:2]
+    assert width < 1600 and height > 3 * 270  # 4 panels a row, 4 rows (was 14 in one 5040 × 270 row)
 
 
 def test_many_tasks_table_and_figures_stay_readable(tmp_path):

@@ -3,6 +3,10 @@
 `configs/NAME.py` defines `get_config() -> Config`. `load_config(NAME, overrides)` loads it and
 applies `a.b=value` overrides: the value is parsed for the field's declared type, and an unknown
 key or a value of the wrong type is refused with the valid choices listed.
+
+Each section's dataclass lives in a config module of its own (`data/config.py`,
+`models/config.py`, `train_config.py`, `eval_config.py`); reading a config imports no model,
+trainer or evaluator. An experiment is a config: its arms are `Variant`s in `config.sweep`.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import pkgutil
+import re
 import types
 import typing
 from typing import Any
@@ -23,22 +29,83 @@ from vamo_jax.train_config import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    """One experiment: what data, what model, how to train, how to evaluate.
+class Variant:
+    """One arm of an experiment: a row label and `--set`-style overrides of the base config.
 
-    Attributes:
-      name: the config's name (its file in configs/).
-      experiment: the module of `vamo_jax.experiments` that runs it.
-      data, model, train, eval: the sections (`DataConfig`, `ModelConfig`, `TrainConfig`,
-        `EvalConfig`).
+    A variant that trains several methods gives one row per method, labelled `method` when
+    `name` is empty and `name: method` otherwise.
     """
 
     name: str
-    experiment: str
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def folder(self) -> str:
+        """The arm's sub-workdir: the label with anything but letters, digits, `.` and `-` as `_`."""
+        return re.sub(r"[^A-Za-z0-9.\-]+", "_", self.name).strip("_") or "all"
+
+    def config(self, base: "Config") -> "Config":
+        return apply_overrides(base, self.overrides)
+
+    def label(self, method: str, num_methods: int) -> str:
+        if not self.name:
+            return method
+        return self.name if num_methods == 1 else f"{self.name}: {method}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """The arms of an experiment.
+
+    Attributes:
+      variants: the arms, in table order; () runs the base config once, every method of
+        `train.methods` a row (the main job).
+      shared_baseline: train STL on the base config once (arm `stl`) as every row's baseline;
+        False when the arms train STL themselves (or no arm does: the first row is the baseline).
+      title: the results table's title ("" for the default).
+    """
+
+    variants: tuple[Variant, ...] = ()
+    shared_baseline: bool = True
+    title: str = ""
+
+    def __post_init__(self):
+        folders = [v.folder for v in self.variants]
+        if len(set(folders)) != len(folders):
+            raise ValueError(f"sweep.variants: two arms share a folder name: {folders}; name them apart.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One experiment: what data, what model, how to train, how to evaluate, which arms.
+
+    Attributes:
+      name: the config's name (its file in configs/).
+      data, model, train, eval: the sections (`DataConfig`, `ModelConfig`, `TrainConfig`,
+        `EvalConfig`).
+      sweep: the arms (`SweepConfig`; none: the base config once).
+      experiment: the module of `vamo_jax.experiments` that runs it: "sweep" (every config's
+        arms, table and figures), or one that adds a reading of its own ("many_tasks").
+    """
+
+    name: str
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
     eval: EvalConfig
+    sweep: SweepConfig = SweepConfig()
+    experiment: str = "sweep"
+
+    def __post_init__(self):
+        if importlib.util.find_spec(f"vamo_jax.experiments.{self.experiment}") is None:
+            raise ValueError(f"experiment: no module vamo_jax.experiments.{self.experiment}; use sweep or many_tasks.")
+
+    def arms(self) -> list[tuple[Variant, "Config"]]:
+        """Every arm with its config, the shared STL baseline first; all validated before any training."""
+        variants = list(self.sweep.variants) or [Variant("")]
+        if self.sweep.variants and self.sweep.shared_baseline:
+            variants.insert(0, Variant("stl", ("train.methods=stl",)))
+        return [(v, v.config(self)) for v in variants]
 
 
 class ConfigError(ValueError):

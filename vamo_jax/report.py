@@ -19,6 +19,9 @@ def summarize(
 ) -> dict:
     """The results dictionary.
 
+    Δm% (paper §4.1) is taken over the tasks where the baseline's mean return is > 0 (a task
+    whose baseline earns nothing has no relative change); `tasks_left_out` counts the others.
+
     Args:
       returns: method -> (S, K) per-seed, per-task test-day return.
       tasks: the K task names.
@@ -27,30 +30,52 @@ def summarize(
 
     Returns:
       {"tasks": [...], "baseline": name, "methods": {name: {"per_task": {task: {"mean", "std",
-      "seeds"}}, "delta_m": Δm% of the seed means, "delta_m_std": std over seeds of per-seed Δm%,
-      "mean_rank": …, "metrics": {metric: {task: {"mean", "std", "seeds"}}}}}}
+      "seeds"}}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
+      "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "metrics": {metric: {task:
+      {"mean", "std", "seeds"}}}}}}, with a "note" when tasks are left out.
     """
     if baseline not in returns:
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
     base_mean = np.asarray(returns[baseline]).mean(0)
-    zero = [t for t, b in zip(tasks, base_mean) if b == 0]
+    scored = base_mean > 0
     ranks = mean_rank({m: np.asarray(r).mean(0) for m, r in returns.items()})
     out = {"tasks": list(tasks), "baseline": baseline, "methods": {}}
-    if zero:
-        out["note"] = f"Δm% is undefined (NaN): the baseline's return is 0 on task(s) {', '.join(zero)}."
+    if not scored.all():
+        left_out = [t for t, s in zip(tasks, scored) if not s]
+        out["note"] = (f"Δm% is over {int(scored.sum())} of {len(tasks)} tasks: the baseline earns nothing on "
+                       f"{', '.join(left_out[:6])}{' …' if len(left_out) > 6 else ''}.")
     for method, r in returns.items():
         r = np.asarray(r, np.float64)
-        per_seed = [np.nan if zero else delta_m(row, base_mean) for row in r]
+        dm, per_seed = delta_m_scored(r, base_mean)
         entry = {
             "per_task": _per_task(r, tasks),
-            "delta_m": np.nan if zero else delta_m(r.mean(0), base_mean),
-            "delta_m_std": float(np.std(per_seed)),
+            "delta_m": dm,
+            "delta_m_seeds": per_seed,
+            "delta_m_std": float(np.std(per_seed)) if per_seed else float("nan"),
+            "tasks_left_out": int((~scored).sum()),
             "mean_rank": ranks[method],
         }
         if extra:
             entry["metrics"] = {name: _per_task(np.asarray(v[method], np.float64), tasks) for name, v in extra.items()}
         out["methods"][method] = entry
     return out
+
+
+def delta_m_scored(returns: np.ndarray, baseline_mean: np.ndarray) -> tuple[float, list[float]]:
+    """Δm% of the seed means and of each seed, over the tasks where the baseline's mean is > 0.
+
+    Args:
+      returns: (S, K) a method's per-seed, per-task returns.
+      baseline_mean: (K,) the baseline's seed-mean returns.
+
+    Returns:
+      (Δm% of the seed means, [Δm% of each seed]); NaN and [] when the baseline earns nothing.
+    """
+    scored = np.asarray(baseline_mean) > 0
+    if not scored.any():
+        return float("nan"), []
+    r, b = np.asarray(returns, np.float64)[:, scored], np.asarray(baseline_mean, np.float64)[scored]
+    return delta_m(r.mean(0), b), [delta_m(row, b) for row in r]
 
 
 def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
@@ -90,18 +115,27 @@ def write_results(workdir: Path, results: dict, markdown: str) -> None:
     (workdir / "results.md").write_text(markdown + "\n")
 
 
-def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[str]) -> list[Path]:
-    """Task weights over training, train and validation loss per task; one PNG each."""
+WEIGHT_PANELS_PER_ROW = 4
+
+
+def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[str],
+                  weighted: Sequence[str] | None = None) -> list[Path]:
+    """Task weights over training (a grid, one panel per weighted row), train and validation loss
+    per task; one PNG each. `weighted`: the rows whose weights mean something (default: all but stl)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     paths = []
-    weighted = {m: h for m, h in histories.items() if m != "stl"}
+    weighted = {m: histories[m] for m in (weighted if weighted is not None else histories) if m != "stl"}
     if weighted:
-        fig, axes = plt.subplots(1, len(weighted), figsize=(4 * len(weighted), 3), squeeze=False)
-        for ax, (method, h) in zip(axes[0], weighted.items()):
+        cols = min(len(weighted), WEIGHT_PANELS_PER_ROW)
+        rows = -(-len(weighted) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+        for ax in axes.flat[len(weighted):]:
+            ax.set_visible(False)
+        for ax, (method, h) in zip(axes.flat, weighted.items()):
             w = h["weights"]  # (S, steps, K)
             for k, task in enumerate(tasks):
                 ax.plot(h["steps"], w[:, :, k].mean(0), label=task)
@@ -110,7 +144,7 @@ def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[
             ax.set(title=f"{method}: task weights", xlabel="step", ylim=(0, 1))
         if len(tasks) <= MAX_TASK_PANELS:
             axes[0][0].legend()
-        paths.append(_save(fig, Path(workdir) / "task_weights.png"))
+        paths.append(save_figure(fig, Path(workdir) / "task_weights.png"))
     shown = tasks[:MAX_TASK_PANELS]
     fig, axes = plt.subplots(2, len(shown), figsize=(4 * len(shown), 6), squeeze=False)
     for method, h in histories.items():
@@ -120,7 +154,7 @@ def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[
             axes[0][k].set(title=f"{task}: training loss", yscale="log")
             axes[1][k].set(title=f"{task}: validation loss (day 9)", xlabel="step", yscale="log")
     axes[0][0].legend()
-    paths.append(_save(fig, Path(workdir) / "losses.png"))
+    paths.append(save_figure(fig, Path(workdir) / "losses.png"))
     return paths
 
 
@@ -141,7 +175,26 @@ def plot_returns(workdir: Path, results: dict) -> Path:
             ax.scatter(np.full(len(entry["seeds"]), i), entry["seeds"], color="k", s=8, zorder=3)
         ax.set(title=f"{task}: test-day return", xticks=range(len(methods)))
         ax.set_xticklabels(methods, rotation=30)
-    return _save(fig, Path(workdir) / "returns.png")
+    return save_figure(fig, Path(workdir) / "returns.png")
+
+
+def plot_delta_m(workdir: Path, results: dict, name: str = "delta_m.png") -> Path:
+    """Δm% against the baseline per row: a bar at the Δm% of the seed means, every seed a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results["methods"] if r != results["baseline"]]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(rows) + 2), 3.2))
+    for i, row in enumerate(rows):
+        entry = results["methods"][row]
+        ax.bar(i, entry["delta_m"], yerr=entry["delta_m_std"], alpha=0.6, capsize=3)
+        ax.scatter(np.full(len(entry["delta_m_seeds"]), i), entry["delta_m_seeds"], color="k", s=8, zorder=3)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set(title=f"Δm% against {results['baseline']} (lower is better)", xticks=range(len(rows)))
+    ax.set_xticklabels(rows, rotation=35, ha="right")
+    return save_figure(fig, Path(workdir) / name)
 
 
 def _smooth(x: np.ndarray, window: int = 10) -> np.ndarray:
@@ -150,7 +203,7 @@ def _smooth(x: np.ndarray, window: int = 10) -> np.ndarray:
     return np.convolve(x, np.ones(window) / window, mode="same")
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     import matplotlib.pyplot as plt

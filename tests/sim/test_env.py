@@ -15,11 +15,13 @@ N = PARAMS.num_advertisers
 H = jnp.zeros((PARAMS.history_len, 3))
 
 
-def test_constants_match_data_spec():
-    assert sim.STATE_DIM == spec.STATE_DIM and sim.HISTORY_FEATURES == spec.HISTORY_FEATURES
-    assert sim.env.REQUIREMENT_DIM == spec.REQUIREMENT_DIM
-    assert sim.env.NUM_VALUE_CHANNELS == spec.NUM_VALUE_CHANNELS
-    assert PARAMS.ticks_per_day == spec.TICKS_PER_DAY
+def test_requirement_layout_by_hand():
+    y = sim.env.requirement(jnp.array([0.5, 2.0]), jnp.array([100.0, 50.0]), jnp.array([1.2, 6.0]), jnp.array([0, 2]))
+    np.testing.assert_array_equal(y, np.float32([[0.5, 100.0, 1.2, 1, 0, 0], [2.0, 50.0, 6.0, 0, 0, 1]]))
+    assert y.shape[-1] == spec.REQUIREMENT_DIM
+    obs, _ = sim.reset(jax.random.PRNGKey(0), PARAMS, WORLD, 1, H)
+    np.testing.assert_array_equal(obs.requirement[:, sim.env.REQUIREMENT_BUDGET], WORLD.budget)
+    np.testing.assert_array_equal(obs.requirement[:, sim.env.REQUIREMENT_TARGET], 0.0)
 
 
 @pytest.mark.parametrize("mult", [1.0, 1e9, float("inf")])

@@ -22,7 +22,7 @@ from vamo_jax.data.dataset import (
     compute_norm_stats,
     normalise_requirement,
     normalise_states,
-    raw_requirement,
+    trajectory_requirement,
 )
 from vamo_jax.data.generate import check_no_leak, make_dataset
 from vamo_jax.data.relabel import relabel
@@ -30,6 +30,6 @@ from vamo_jax.data.relabel import relabel
 __all__ = [
     "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "ROW_COLUMNS", "Split",
     "check_no_leak", "compute_norm_stats", "export_auctionnet", "import_auctionnet",
-    "make_dataset", "normalise_requirement", "normalise_states", "raw_requirement", "relabel",
+    "make_dataset", "normalise_requirement", "normalise_states", "trajectory_requirement", "relabel",
     "sample_batch", "sample_task_batch", "windows",
 ]

@@ -11,7 +11,7 @@ reaching into the previous day (day ≥ 1 always has day − 1 in the market ser
 Units: states/next_states are normalised with the training `NormStats` (next_states zero at the
 last tick); rewards are channel value × unit_value / budget / return_scale, so the reversed
 cumulative sum of `rewards[..., task]` over the day is `returns_to_go`; requirement is
-`normalise_requirement(raw_requirement)`.
+`normalise_requirement(trajectory_requirement)`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from vamo_jax.data.dataset import NormStats, Split, normalise_requirement, normalise_states, raw_requirement
+from vamo_jax.data.dataset import NormStats, Split, normalise_requirement, normalise_states, trajectory_requirement
 from vamo_jax.data.spec import TrajectoryBatch
 from vamo_jax.sim.params import EnvParams
 
@@ -104,7 +104,7 @@ def windows(
     next_states = normalise_states(jnp.asarray(split.next_states)[rows[:, None], t_idx], stats) * last[..., None]
     rewards = take(split.rewards) * unit / (budget[:, None, None] * stats.return_scale)
     rtg = take(split.returns_to_go) / stats.return_scale
-    requirement = normalise_requirement(raw_requirement(split)[rows], stats)
+    requirement = normalise_requirement(trajectory_requirement(split)[rows], stats)
 
     h = env.history_len
     market = jnp.asarray(split.market).reshape(e_total * d_total * t_total, f)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.data.config import DataConfig
+from vamo_jax.sim.env import requirement
 from vamo_jax.sim.market import World
 from vamo_jax.sim.policies import HeuristicParams
 
@@ -102,11 +103,9 @@ def normalise_requirement(raw: chex.Array, stats: NormStats) -> chex.Array:
     return raw / scale
 
 
-def raw_requirement(split: Split) -> chex.Array:
-    """(M, 6) y(τ) = [realised return per budget, budget, constraint, one-hot campaign type]."""
-    onehot = jnp.eye(3, dtype=jnp.float32)[split.campaign]
-    head = jnp.stack([split.returns_to_go[:, 0], split.budget, split.constraint], -1)
-    return jnp.concatenate([head, onehot], -1)
+def trajectory_requirement(split: Split) -> chex.Array:
+    """(M, 6) y(τ) of each trajectory (`sim.requirement`), its target the realised return per budget."""
+    return requirement(jnp.asarray(split.returns_to_go)[:, 0], split.budget, split.constraint, split.campaign)
 
 
 @dataclasses.dataclass(frozen=True)

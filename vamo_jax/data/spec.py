@@ -18,17 +18,15 @@ import chex
 import jax
 import jax.numpy as jnp
 
-CAMPAIGN_NAMES: tuple[str, ...] = ("gmv", "dir_gmv", "cart")
-"""Campaign types of the paper (§4.1): store conversion, direct conversion, add-to-cart."""
-
-NUM_VALUE_CHANNELS: int = len(CAMPAIGN_NAMES)
-STATE_DIM: int = 16
-"""AuctionNet's 16 state features (time left, budget left, historical and recent means, …)."""
-HISTORY_FEATURES: int = 3
-"""Per-tick market series read by the temporal module: volume, mean value, clearing price."""
-REQUIREMENT_DIM: int = 3 + NUM_VALUE_CHANNELS
-"""y(τ) = [target return, budget, constraint, one-hot task type]; entries irrelevant to a task are 0."""
-TICKS_PER_DAY: int = 96
+# The layout is the simulator's; data re-exports it for the model and the logs.
+from vamo_jax.sim.env import (  # noqa: F401
+    CAMPAIGN_NAMES,
+    HISTORY_FEATURES,
+    NUM_VALUE_CHANNELS,
+    REQUIREMENT_DIM,
+    STATE_DIM,
+)
+from vamo_jax.sim.params import TICKS_PER_DAY  # noqa: F401
 
 
 @chex.dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Experiments: one module per table or figure, each with `run(config, workdir, resume) -> results`."""
+"""Experiments: `sweep` runs every config's arms into one table; a module of its own exists only
+where an experiment adds a reading (`many_tasks`: Δm% against K). Each has `run(config, workdir,
+resume) -> results`."""
 
 from __future__ import annotations
 
@@ -6,8 +8,4 @@ import importlib
 
 
 def run(config, workdir, resume: bool = False) -> dict:
-    try:
-        module = importlib.import_module(f"vamo_jax.experiments.{config.experiment}")
-    except ModuleNotFoundError as err:
-        raise ValueError(f"config {config.name!r}: unknown experiment {config.experiment!r}.") from err
-    return module.run(config, workdir, resume=resume)
+    return importlib.import_module(f"vamo_jax.experiments.{config.experiment}").run(config, workdir, resume=resume)

@@ -39,12 +39,17 @@ from vamo_jax.sim import market as market_lib
 from vamo_jax.sim.auction import run_auction
 from vamo_jax.sim.params import EnvParams
 
-# Equal to vamo_jax.data.spec's constants (tested); not imported, so that `sim` does not depend
-# on `data` (which depends on `sim`).
-STATE_DIM = 16
-HISTORY_FEATURES = 3
-REQUIREMENT_DIM = 6
-NUM_VALUE_CHANNELS = 3
+CAMPAIGN_NAMES: tuple[str, ...] = ("gmv", "dir_gmv", "cart")
+"""Campaign types of the paper (§4.1): store conversion, direct conversion, add-to-cart; campaign
+type c is valued on value channel c."""
+NUM_VALUE_CHANNELS: int = len(CAMPAIGN_NAMES)
+STATE_DIM: int = 16
+"""AuctionNet's 16 state features (`STATE_FEATURES`)."""
+HISTORY_FEATURES: int = 3
+"""Per-tick market series read by the temporal module: volume, mean value, clearing price."""
+REQUIREMENT_TARGET, REQUIREMENT_BUDGET, REQUIREMENT_CONSTRAINT = 0, 1, 2
+"""Positions in the requirement y = [target return per budget, budget, constraint, one-hot campaign type]."""
+REQUIREMENT_DIM: int = 3 + NUM_VALUE_CHANNELS
 
 STATE_FEATURES: tuple[str, ...] = (
     "time_left", "budget_left", "spend_pace", "hist_action",
@@ -90,7 +95,7 @@ class Observation:
       tick: () int32 tick index t.
       remaining_budget: (N,) budget left.
       requirement: (N, 6) raw requirement y = [0 (the target return: the policy's choice),
-        budget, constraint, one-hot task]; normalise with `vamo_jax.data.normalise_requirement`.
+        budget, constraint, one-hot campaign type] (`requirement`).
       history: (H, F) market history window, oldest first.
       campaign: (N,) int32 campaign type of each advertiser (its value channel).
       last_reward: (N, V) realised value of every channel in the previous tick (0 at t = 0),
@@ -127,13 +132,14 @@ class StepInfo:
     market: chex.Array
 
 
-def raw_requirement(world: market_lib.World) -> chex.Array:
-    """(N, 6) [0, budget, constraint, one-hot task] of every advertiser."""
-    onehot = jax.nn.one_hot(world.campaign, 3, dtype=jnp.float32)
-    zeros = jnp.zeros_like(world.budget)
-    req = jnp.concatenate([jnp.stack([zeros, world.budget, world.constraint], -1), onehot], -1)
-    chex.assert_shape(req, (world.budget.shape[0], REQUIREMENT_DIM))
-    return req
+def requirement(target: chex.Array, budget: chex.Array, constraint: chex.Array, campaign: chex.Array) -> chex.Array:
+    """(…, 6) y = [target return per budget, budget, constraint, one-hot campaign type], raw units.
+
+    Args: (…,) each; `campaign` int, the campaign type. Normalise with
+    `vamo_jax.data.normalise_requirement`.
+    """
+    onehot = jax.nn.one_hot(campaign, NUM_VALUE_CHANNELS, dtype=jnp.float32)
+    return jnp.concatenate([jnp.stack([target, budget, constraint], -1), onehot], -1)
 
 
 def own_value(params: EnvParams, world: market_lib.World, imps: market_lib.Impressions) -> chex.Array:
@@ -196,39 +202,9 @@ def step(
     out = run_auction(bids, imps.valid, state.remaining, exposure_u,
                       jnp.asarray(params.slot_exposure, jnp.float32), params.reserve_price)
 
-    # Realised channel values of the exposed winners only.
-    def at_winner(x):
-        return jnp.take_along_axis(x, out.winner, axis=1)  # (I, K)
-
-    u = jax.random.uniform(k_real, (3,) + out.winner.shape)
-    pconv, amount, p_direct, pcart = (at_winner(x) for x in (imps.pconv, imps.amount, imps.direct, imps.pcart))
-    conv = (u[0] < pconv).astype(jnp.float32)
-    direct = (u[1] < p_direct).astype(jnp.float32)
-    cart = (u[2] < pcart).astype(jnp.float32)
-    realised = jnp.stack([conv * amount, conv * direct * amount, cart], -1)  # (I, K, 3)
-    expected = jnp.stack([pconv * amount, pconv * p_direct * amount, pcart], -1)
-    onehot = jax.nn.one_hot(out.winner, n, dtype=jnp.float32) * out.exposed[..., None]  # (I, K, N)
-    reward = jnp.einsum("ikc,ikn->nc", realised, onehot)
-    reward_cont = jnp.einsum("ikc,ikn->nc", expected, onehot)
-    conversions = jnp.einsum("ik,ikn->n", conv, onehot)
-    wins = jnp.sum(onehot, axis=(0, 1))
+    reward, reward_cont, conversions, wins = _winner_values(k_real, imps, out, n)
     cost = out.spend
-
-    # Tick statistics and market features.
-    n_valid = jnp.sum(imps.valid).astype(jnp.float32)
-    denom = jnp.maximum(n_valid, 1.0)
-    volume = n_valid / params.mean_impressions_per_tick
-    vmask = imps.valid[:, None].astype(jnp.float32)
-    value_mean = jnp.sum(v * vmask, axis=0) / denom
-    lwc_mean = jnp.sum(out.least_winning_cost) / denom
-    sold1 = out.sold[:, 0]
-    clearing = jnp.sum(jnp.where(sold1, out.price[:, 0], 0.0)) / jnp.maximum(jnp.sum(sold1), 1.0)
-    per_tick_budget = world.budget / params.ticks_per_day
-    stats = jnp.stack([
-        a, wins / denom, cost / per_tick_budget, jnp.full((n,), lwc_mean),
-        value_mean, jnp.full((n,), volume),
-    ], -1)
-    market = jnp.stack([volume, jnp.mean(value_mean), clearing]).astype(jnp.float32)
+    stats, market = _tick_statistics(params, world, imps, out, v, a, wins, cost)
 
     tick = state.tick + 1
     next_imps = market_lib.draw_impressions(
@@ -244,6 +220,46 @@ def step(
                     conversions=conversions, wins=wins, market=market)
     done = tick >= params.ticks_per_day
     return observe(params, world, new_state, reward), new_state, reward, done, info
+
+
+def _winner_values(key: chex.PRNGKey, imps: market_lib.Impressions, out, n: int):
+    """Per advertiser: realised (N, 3) and expected (N, 3) channel values of its exposed wins,
+    its realised store conversions (N,) and its exposed wins (N,)."""
+
+    def at_winner(x):
+        return jnp.take_along_axis(x, out.winner, axis=1)  # (I, K)
+
+    u = jax.random.uniform(key, (3,) + out.winner.shape)
+    pconv, amount, p_direct, pcart = (at_winner(x) for x in (imps.pconv, imps.amount, imps.direct, imps.pcart))
+    conv = (u[0] < pconv).astype(jnp.float32)
+    direct = (u[1] < p_direct).astype(jnp.float32)
+    cart = (u[2] < pcart).astype(jnp.float32)
+    realised = jnp.stack([conv * amount, conv * direct * amount, cart], -1)  # (I, K, 3)
+    expected = jnp.stack([pconv * amount, pconv * p_direct * amount, pcart], -1)
+    onehot = jax.nn.one_hot(out.winner, n, dtype=jnp.float32) * out.exposed[..., None]  # (I, K, N)
+    return (jnp.einsum("ikc,ikn->nc", realised, onehot), jnp.einsum("ikc,ikn->nc", expected, onehot),
+            jnp.einsum("ik,ikn->n", conv, onehot), jnp.sum(onehot, axis=(0, 1)))
+
+
+def _tick_statistics(params: EnvParams, world: market_lib.World, imps: market_lib.Impressions, out,
+                     value: chex.Array, action: chex.Array, wins: chex.Array, cost: chex.Array):
+    """This tick's per-advertiser statistics (N, 6) (`_TICK_STATS`) and market features (F,)."""
+    n = params.num_advertisers
+    n_valid = jnp.sum(imps.valid).astype(jnp.float32)
+    denom = jnp.maximum(n_valid, 1.0)
+    volume = n_valid / params.mean_impressions_per_tick
+    vmask = imps.valid[:, None].astype(jnp.float32)
+    value_mean = jnp.sum(value * vmask, axis=0) / denom
+    lwc_mean = jnp.sum(out.least_winning_cost) / denom
+    sold1 = out.sold[:, 0]
+    clearing = jnp.sum(jnp.where(sold1, out.price[:, 0], 0.0)) / jnp.maximum(jnp.sum(sold1), 1.0)
+    per_tick_budget = world.budget / params.ticks_per_day
+    stats = jnp.stack([
+        action, wins / denom, cost / per_tick_budget, jnp.full((n,), lwc_mean),
+        value_mean, jnp.full((n,), volume),
+    ], -1)
+    market = jnp.stack([volume, jnp.mean(value_mean), clearing]).astype(jnp.float32)
+    return stats, market
 
 
 def observe(params: EnvParams, world: market_lib.World, state: EnvState,
@@ -268,7 +284,7 @@ def observe(params: EnvParams, world: market_lib.World, state: EnvState,
         hist[:, 4], recent[:, 4], hist[:, 5], recent[:, 5], cur_value,
         jnp.full((n,), n_valid / params.mean_impressions_per_tick),
     ], -1).astype(jnp.float32)
-    req = raw_requirement(world)
+    req = requirement(jnp.zeros_like(world.budget), world.budget, world.constraint, world.campaign)
     if last_reward is None:
         last_reward = jnp.zeros((params.num_advertisers, NUM_VALUE_CHANNELS), jnp.float32)
     return Observation(state=features, tick=state.tick, remaining_budget=state.remaining,

@@ -21,6 +21,10 @@ def _fail(field: str, value, fix: str) -> None:
     raise ValueError(f"EnvParams.{field}={value!r} is invalid: {fix}.")
 
 
+TICKS_PER_DAY: int = 96
+"""The paper's day: 96 ticks of 15 minutes (App. C); `EnvParams.ticks_per_day` is the configured one."""
+
+
 @dataclasses.dataclass(frozen=True)
 class EnvParams:
     """The market, its auction and its time structure.
@@ -66,7 +70,7 @@ class EnvParams:
     num_advertisers: int = 48
     num_categories: int = 6
     campaign_mix: tuple[float, float, float] = (0.4, 0.4, 0.2)
-    ticks_per_day: int = 96
+    ticks_per_day: int = TICKS_PER_DAY
     impressions_per_day: int = 24_000
     capacity_margin: float = 1.1
     num_slots: int = 3
