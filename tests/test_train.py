@@ -139,8 +139,34 @@ def test_divergence_after_a_checkpoint_names_the_task_and_keeps_the_checkpoint(t
     "kwargs, match",
     [({"steps": 7}, "train.steps"), ({"checkpoint_every": 3}, "train.checkpoint_every"),
      ({"temperature": 0.0}, "train.temperature"), ({"methods": ()}, "train.methods"),
-     ({"normalize": "l2"}, "train.normalize")],
+     ({"normalize": "l2"}, "train.normalize"), ({"ema_decay": 1.0}, "train.ema_decay"),
+     ({"lr_schedule": "linear"}, "train.lr_schedule")],
 )
 def test_bad_train_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**{**CONFIG.__dict__, **kwargs})
+
+
+def test_ema_params_are_the_moving_average_of_the_trajectory():
+    decay = 0.75
+    config = dataclasses.replace(CONFIG, ema_decay=decay)
+    step = jax.jit(make_step(PROBLEM, "equal", config))
+    state = init_train_state(PROBLEM, "equal", config, jax.random.PRNGKey(0))
+    expected = state.params
+    for i in range(3):
+        state, _ = step(state, np.int32(i), PROBLEM.data)
+        expected = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, expected, state.params)
+    chex.assert_trees_all_close(state.ema_params, expected, rtol=1e-6)
+    assert init_train_state(PROBLEM, "equal", CONFIG, jax.random.PRNGKey(0)).ema_params == ()
+
+
+def test_cosine_schedule_reaches_zero_at_the_last_step():
+    config = dataclasses.replace(CONFIG, lr_schedule="cosine", steps=4, log_every=4, checkpoint_every=4)
+    optimizer = make_optimizer(config)
+    params = {"w": jnp.ones(3)}
+    state = optimizer.init(params)
+    sizes = []
+    for _ in range(5):
+        updates, state = optimizer.update({"w": jnp.array([1.0, -2.0, 0.5])}, state, params)
+        sizes.append(float(jnp.abs(updates["w"]).max()))
+    assert sizes[0] > sizes[2] > sizes[3] > 0 and sizes[4] == 0.0  # lr(step 4 of 4) = 0

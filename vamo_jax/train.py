@@ -29,7 +29,7 @@ from vamo_jax.mtl import per_task_grads, task_losses, vamo_gradient
 from vamo_jax.mtl.vamo import init_state as vamo_init_state
 from vamo_jax.train_config import TrainConfig
 
-__all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "init_train_state",
+__all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "eval_params", "init_train_state",
            "init_train_states", "make_chunk", "make_optimizer", "make_step", "make_val_losses",
            "task_losses_on"]
 
@@ -64,8 +64,9 @@ class TrainState:
 
     Attributes:
       step: () int32. params: the model (STL: a leading task axis K). opt_state: AdamW's state.
-      weighting_state: the multi-task weighting's state (VamoState for the fast methods).
+      weighting_state: the multi-task weighting's state (VamoState for the aligned methods).
       key: (2,) uint32, this seed's base key.
+      ema_params: the moving average of params (`train.ema_decay`), or () when not kept.
     """
 
     step: chex.Array
@@ -73,6 +74,18 @@ class TrainState:
     opt_state: Any
     weighting_state: Any
     key: chex.Array
+    ema_params: Any = ()
+
+
+def eval_params(states: TrainState, config: TrainConfig):
+    """The parameters to evaluate: the moving average when `train.ema_decay` is set."""
+    return states.ema_params if config.ema_decay is not None else states.params
+
+
+def _averaged(state: TrainState, params, config: TrainConfig):
+    if config.ema_decay is None:
+        return ()
+    return optax.incremental_update(params, state.ema_params, 1.0 - config.ema_decay)
 
 
 class StepMetrics(NamedTuple):
@@ -84,9 +97,11 @@ class StepMetrics(NamedTuple):
 
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    learning_rate = (optax.cosine_decay_schedule(config.learning_rate, config.steps)
+                     if config.lr_schedule == "cosine" else config.learning_rate)
     return optax.chain(
         optax.clip_by_global_norm(config.grad_clip),
-        optax.adamw(config.learning_rate, weight_decay=config.weight_decay),
+        optax.adamw(learning_rate, weight_decay=config.weight_decay),
     )
 
 
@@ -103,7 +118,8 @@ def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig
         weighting_state = (vamo_init_state(k) if entry.kind is Kind.ALIGNED
                            else entry.transform(k, config).init(params))
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state,
-                      weighting_state=weighting_state, key=key)
+                      weighting_state=weighting_state, key=key,
+                      ema_params=params if config.ema_decay is not None else ())
 
 
 def init_train_states(problem: MultiTaskProblem, method: str, config: TrainConfig) -> TrainState:
@@ -142,10 +158,11 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig) -> St
     return builders[entry.kind](problem, entry, config)
 
 
-def _apply(optimizer, state: TrainState, grads, weighting_state) -> TrainState:
+def _apply(optimizer, config: TrainConfig, state: TrainState, grads, weighting_state) -> TrainState:
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    return state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
-                         opt_state=opt_state, weighting_state=weighting_state)
+    params = optax.apply_updates(state.params, updates)
+    return state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                         weighting_state=weighting_state, ema_params=_averaged(state, params, config))
 
 
 def _train_batch(problem: MultiTaskProblem, state: TrainState, step_index, data):
@@ -168,7 +185,8 @@ def _single_task_step(problem: MultiTaskProblem, entry: registry.Method, config:
             return optax.apply_updates(params, updates), opt_state, loss, optax.global_norm(grads)
 
         params, opt_state, losses, norms = jax.vmap(one_task)(state.params, state.opt_state, jnp.arange(k))
-        state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+        state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                              ema_params=_averaged(state, params, config))
         return state, StepMetrics(losses, jnp.full((k,), 1.0 / k), jnp.sqrt(jnp.sum(norms**2)))
 
     return step
@@ -184,7 +202,8 @@ def _loss_weighted_step(problem: MultiTaskProblem, entry: registry.Method, confi
         weights, wstate = transform.update(jnp.eye(k, dtype=losses.dtype), state.weighting_state,
                                            state.params, task_losses=losses)
         (grads,) = pullback(weights)
-        return _apply(optimizer, state, grads, wstate), StepMetrics(losses, weights, optax.global_norm(grads))
+        metrics = StepMetrics(losses, weights, optax.global_norm(grads))
+        return _apply(optimizer, config, state, grads, wstate), metrics
 
     return step
 
@@ -201,7 +220,8 @@ def _aligned_step(problem: MultiTaskProblem, entry: registry.Method, config: Tra
             refresh = step_index % config.update_every == 0
         grads, wstate, losses = vamo_gradient(lambda p: task_losses_on(problem, p, batch), state.params,
                                               state.weighting_state, hp, val_grad=val_grad, refresh=refresh)
-        return _apply(optimizer, state, grads, wstate), StepMetrics(losses, wstate.weights, optax.global_norm(grads))
+        metrics = StepMetrics(losses, wstate.weights, optax.global_norm(grads))
+        return _apply(optimizer, config, state, grads, wstate), metrics
 
     return step
 
@@ -214,7 +234,8 @@ def _explicit_step(problem: MultiTaskProblem, entry: registry.Method, config: Tr
         batch, _ = _train_batch(problem, state, step_index, data)
         losses, stacked = per_task_grads(lambda p: task_losses_on(problem, p, batch), state.params)
         grads, wstate = transform.update(stacked, state.weighting_state, state.params, task_losses=losses)
-        return _apply(optimizer, state, grads, wstate), StepMetrics(losses, wstate.weights, optax.global_norm(grads))
+        metrics = StepMetrics(losses, wstate.weights, optax.global_norm(grads))
+        return _apply(optimizer, config, state, grads, wstate), metrics
 
     return step
 
@@ -253,20 +274,24 @@ def _chunk(states, start, data, *, problem: MultiTaskProblem, method: str, confi
     return states, jax.tree.map(lambda m: jnp.swapaxes(m, 0, 1), metrics)
 
 
-def make_val_losses(problem: MultiTaskProblem, method: str, num_batches: int = 4):
-    """jit((states, data, key) -> (S, K) validation losses averaged over a few val batches)."""
-    return functools.partial(_val_losses, problem=_static(problem), single_task=registry.get(method).kind
-                             is Kind.SINGLE_TASK, num_batches=num_batches)
+def make_val_losses(problem: MultiTaskProblem, method: str, config: TrainConfig, num_batches: int = 4):
+    """jit((states, data, key) -> (S, K) validation losses of the evaluated parameters
+    (`eval_params`), averaged over a few val batches)."""
+    return functools.partial(_val_losses, problem=_static(problem), config=config, num_batches=num_batches,
+                             single_task=registry.get(method).kind is Kind.SINGLE_TASK)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "single_task", "num_batches"))
-def _val_losses(states: TrainState, data, key, *, problem: MultiTaskProblem, single_task: bool, num_batches: int):
+@functools.partial(jax.jit, static_argnames=("problem", "config", "single_task", "num_batches"))
+def _val_losses(states: TrainState, data, key, *, problem: MultiTaskProblem, config: TrainConfig,
+                single_task: bool, num_batches: int):
     def one_seed(state: TrainState):
+        params = eval_params(state, config)
+
         def on_batch(b):
             batch = problem.sample_val(jax.random.fold_in(key, b), data)
             if single_task:
-                return jnp.diagonal(jax.vmap(lambda p: task_losses_on(problem, p, batch))(state.params))
-            return task_losses_on(problem, state.params, batch)
+                return jnp.diagonal(jax.vmap(lambda p: task_losses_on(problem, p, batch))(params))
+            return task_losses_on(problem, params, batch)
 
         return jnp.mean(jax.vmap(on_batch)(jnp.arange(num_batches)), axis=0)
 

@@ -18,6 +18,9 @@ class TrainConfig:
       steps: optimisation steps per method.
       batch_size: training (and validation, Alg. 1 line 5) batch size.
       learning_rate, weight_decay, grad_clip: AdamW with global-norm clipping.
+      lr_schedule: "constant", or "cosine" (the learning rate decays to 0 over `steps`).
+      ema_decay: None, or the decay of an exponential moving average of the parameters
+        (Polyak averaging); evaluation and validation losses then read the averaged parameters.
       temperature, update_every, normalize: VAMO's λ, refresh period and alignment normalisation.
       temperature_end: None (fixed λ), or λ decays geometrically from `temperature` to this
         over `steps` (`mtl.temperature.exponential_schedule`).
@@ -37,6 +40,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
+    lr_schedule: str = "constant"
+    ema_decay: float | None = None
     temperature: float = 1.0
     update_every: int = 5
     normalize: str | None = None
@@ -66,6 +71,8 @@ class TrainConfig:
             f"must be a multiple of log_every={self.log_every}.",
         )
         need(self.learning_rate > 0, "learning_rate", "must be > 0.")
+        need(self.lr_schedule in ("constant", "cosine"), "lr_schedule", "one of constant, cosine.")
+        need(self.ema_decay is None or 0 < self.ema_decay < 1, "ema_decay", "None, or a decay in (0, 1) (e.g. 0.99).")
         need(self.temperature > 0, "temperature", "λ must be > 0 (use a small value for greedy).")
         need(self.normalize in (None, "val_norm", "cosine"), "normalize", "one of none, val_norm, cosine.")
         need(self.temperature_end is None or self.temperature_end > 0, "temperature_end", "λ must be > 0.")

@@ -19,6 +19,7 @@ from vamo_jax.data import make_dataset
 from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
 from vamo_jax.evaluate import logged_totals, make_evaluator, per_task_metrics, per_task_params
 from vamo_jax.loop import fit_method
+from vamo_jax.train import eval_params
 from vamo_jax.methods import Kind
 from vamo_jax import methods as registry
 
@@ -78,7 +79,8 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
             return None
         trained = time.perf_counter()
         single_task = registry.get(method).kind is Kind.SINGLE_TASK
-        params = states.params if single_task else per_task_params(states.params, problem.num_tasks)
+        params = eval_params(states, config.train)
+        params = params if single_task else per_task_params(params, problem.num_tasks)
         values, costs = jax.device_get(builds.evaluator(config.data, config.model, config.eval)(params))
         metrics[method] = per_task_metrics(np.asarray(values), np.asarray(costs), tasks, channels)
         histories[method] = history
