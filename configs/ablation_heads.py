@@ -3,16 +3,13 @@
 Run: python -m vamo_jax.main --config ablation_heads (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 
 def get_config():
-    return dataclasses.replace(sim.get_config(), name="ablation_heads", sweep=SweepConfig(
-        variants=(
-            Variant("action head", ("train.methods=vamo", "model.mode=action")),
-            Variant("next-state + inverse dynamics", ("train.methods=vamo", "model.mode=next_state")),
-        ),
-        title="Ablation on the generator head"))
+    return sim.with_arms(
+        "ablation_heads", "Ablation on the generator head",
+        Variant("action head", ("train.methods=vamo", "model.mode=action")),
+        Variant("next-state + inverse dynamics", ("train.methods=vamo", "model.mode=next_state")),
+    )

@@ -6,10 +6,8 @@ given λ means less as training shrinks the gradients; the cosine form makes λ 
 Run: python -m vamo_jax.main --config ablation_temperature (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 TEMPERATURES = (0.01, 0.1, 0.5, 1.0, 10.0)
 ALIGNMENTS = {"raw": "none", "cosine": "cosine"}
@@ -25,5 +23,4 @@ def temperature_arms(temperatures) -> tuple[Variant, ...]:
 
 
 def get_config():
-    return dataclasses.replace(sim.get_config(), name="ablation_temperature", sweep=SweepConfig(
-        variants=temperature_arms(TEMPERATURES), title="Ablation on λ (Fig. 4)"))
+    return sim.with_arms("ablation_temperature", "Ablation on λ (Fig. 4)", *temperature_arms(TEMPERATURES))

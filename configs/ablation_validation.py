@@ -3,17 +3,14 @@
 Run: python -m vamo_jax.main --config ablation_validation (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 
 def get_config():
-    return dataclasses.replace(sim.get_config(), name="ablation_validation", sweep=SweepConfig(
-        variants=(
-            Variant("VAMO", ("train.methods=vamo",)),
-            Variant("w/o held-out validation", ("train.methods=vamo_train",)),
-            Variant("equal", ("train.methods=equal",)),
-        ),
-        title="Ablation on the validation signal (Fig. 3)"))
+    return sim.with_arms(
+        "ablation_validation", "Ablation on the validation signal (Fig. 3)",
+        Variant("VAMO", ("train.methods=vamo",)),
+        Variant("w/o held-out validation", ("train.methods=vamo_train",)),
+        Variant("equal", ("train.methods=equal",)),
+    )

@@ -4,22 +4,19 @@ against the paper's fixed λ = 1, a fixed λ = 0.1 and equal weighting (λ = ∞
 Run: python -m vamo_jax.main --config adaptive_temperature (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 VAMO = "train.methods=vamo"
 
 
 def get_config():
-    return dataclasses.replace(sim.get_config(), name="adaptive_temperature", sweep=SweepConfig(
-        variants=(
-            Variant("fixed λ=1 (paper)", (VAMO, "train.temperature=1.0")),
-            Variant("fixed λ=0.1", (VAMO, "train.temperature=0.1")),
-            Variant("λ 1→0.01 (exp. decay)", (VAMO, "train.temperature=1.0", "train.temperature_end=0.01")),
-            Variant("entropy 0.8 log K", (VAMO, "train.target_entropy=0.8")),
-            Variant("entropy 0.5 log K", (VAMO, "train.target_entropy=0.5")),
-            Variant("equal (λ=∞)", ("train.methods=equal",)),
-        ),
-        title="Adaptive temperature: schedule and entropy target against fixed λ"))
+    return sim.with_arms(
+        "adaptive_temperature", "Adaptive temperature: schedule and entropy target against fixed λ",
+        Variant("fixed λ=1 (paper)", (VAMO, "train.temperature=1.0")),
+        Variant("fixed λ=0.1", (VAMO, "train.temperature=0.1")),
+        Variant("λ 1→0.01 (exp. decay)", (VAMO, "train.temperature=1.0", "train.temperature_end=0.01")),
+        Variant("entropy 0.8 log K", (VAMO, "train.target_entropy=0.8")),
+        Variant("entropy 0.5 log K", (VAMO, "train.target_entropy=0.5")),
+        Variant("equal (λ=∞)", ("train.methods=equal",)),
+    )

@@ -6,7 +6,9 @@ policy (width 32, 2 blocks, context 10 ticks, TimesNet of width 4 over the last 
 which is most of a step's cost on a CPU), batch 32, 500 steps.
 """
 
-from vamo_jax.config import Config
+import dataclasses
+
+from vamo_jax.config import Config, SweepConfig, Variant
 from vamo_jax.data.config import DataConfig
 from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
@@ -30,3 +32,8 @@ def get_config() -> Config:
         ),
         eval=EvalConfig(target_quantile=0.9),
     )
+
+
+def with_arms(name: str, title: str, *variants: Variant) -> Config:
+    """The main job's config under another name, running `variants` against a shared STL baseline."""
+    return dataclasses.replace(get_config(), name=name, sweep=SweepConfig(variants=variants, title=title))

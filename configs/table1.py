@@ -4,17 +4,13 @@ All methods train on the same batches of the same seeds, in one arm; STL is the 
 Run: python -m vamo_jax.main --config table1 (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 PAPER_METHODS = ("equal", "dwa", "famo", "pcgrad", "fairgrad", "vamo")
 ZOO_METHODS = ("mgda", "cagrad", "nashmtl", "uw", "rlw", "imtl_g", "aligned_mtl", "gradnorm")
 
 
 def get_config():
-    base = sim.get_config()
     methods = ",".join(PAPER_METHODS + ZOO_METHODS)
-    return dataclasses.replace(base, name="table1", sweep=SweepConfig(
-        variants=(Variant("", (f"train.methods={methods}",)),), title="Table 1: test-day return per task"))
+    return sim.with_arms("table1", "Table 1: test-day return per task", Variant("", (f"train.methods={methods}",)))

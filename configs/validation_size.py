@@ -3,10 +3,8 @@
 Run: python -m vamo_jax.main --config validation_size (results and readings: REPRODUCTION.md).
 """
 
-import dataclasses
-
 from configs import sim
-from vamo_jax.config import SweepConfig, Variant
+from vamo_jax.config import Variant
 
 SIZES = (None, (10, 10, 5), (4, 4, 2), (1, 1, 1))
 
@@ -17,6 +15,5 @@ def _arm(size) -> Variant:
 
 
 def get_config():
-    return dataclasses.replace(sim.get_config(), name="validation_size", sweep=SweepConfig(
-        variants=tuple(_arm(size) for size in SIZES) + (Variant("equal", ("train.methods=equal",)),),
-        title="VAMO against the validation day's size (trajectories per task)"))
+    return sim.with_arms("validation_size", "VAMO against the validation day's size (trajectories per task)",
+                         *(_arm(size) for size in SIZES), Variant("equal", ("train.methods=equal",)))

@@ -68,3 +68,21 @@ def test_workdir_of_another_config_is_refused(finished, capsys):
 def test_config_errors_exit_2_with_the_fix(args, message, capsys, tmp_path):
     assert main(args + ["--workdir", str(tmp_path / "w")]) == 2
     assert message in capsys.readouterr().err
+
+
+# The tiny main job's per-seed test-day returns [seed][task] as the code before the one-home
+# restructuring computed them (commit 3d2d64e); the restructuring must not move them.
+PINNED_RETURNS = {
+    "stl": [[2.460239887237549, 9.199877738952637, 0.0], [13.532430648803711, 1.4131722450256348, 0.0]],
+    "equal": [[35.15531921386719, 137.03128051757812, 27.80037498474121],
+              [17.109512329101562, 21.493450164794922, 0.8209210634231567]],
+    "vamo": [[38.20452880859375, 152.6099853515625, 27.724292755126953],
+             [17.157855987548828, 16.12030601501465, 0.5401967763900757]],
+}
+
+
+def test_main_job_numbers_are_pinned(finished):
+    results = json.loads((finished / "results.json").read_text())
+    for method, expected in PINNED_RETURNS.items():
+        got = [[results["methods"][method]["per_task"][t]["seeds"][s] for t in results["tasks"]] for s in range(2)]
+        np.testing.assert_allclose(got, expected, rtol=1e-5, err_msg=method)
