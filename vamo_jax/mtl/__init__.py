@@ -7,7 +7,7 @@ from vamo_jax.mtl.alignment import (
     task_alignment,
     weighted_task_grad,
 )
-from vamo_jax.mtl.losses import check_task_ids, task_counts, task_losses
+from vamo_jax.mtl.losses import check_task_ids, task_losses
 from vamo_jax.mtl.vamo import (
     VamoHyperparams,
     VamoState,
@@ -25,7 +25,6 @@ __all__ = [
     "linearized_task_losses",
     "per_task_grads",
     "task_alignment",
-    "task_counts",
     "task_losses",
     "task_weights",
     "vamo_gradient",

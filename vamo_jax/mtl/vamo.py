@@ -180,7 +180,7 @@ def _refreshed_from_stacked(hp: VamoHyperparams, stacked, val_grad, count):
     target = val_grad if hp.alignment == "validation" else jax.tree.map(lambda g: jnp.mean(g, 0), stacked)
     raw = alignment_lib.stacked_vdot(stacked, target)
     task_sq = alignment_lib.stacked_sq_norms(stacked) if hp.normalize == "cosine" else None
-    target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
+    target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
     m = _normalize(raw, hp.normalize, target_sq, task_sq)
     return task_weights(m, hp.temperature_for(count, m)), m
 
@@ -287,7 +287,7 @@ def vamo_gradient(
             target = jax.tree.map(lambda p, g: jnp.asarray(g, p.dtype), params, validation_gradient())
         else:
             target = vjp(jnp.full((k,), 1.0 / k, losses.dtype))
-        target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
+        target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
         m = _normalize(jvp(target).astype(jnp.float32), hp.normalize, target_sq, None)
         w = task_weights(m, hp.temperature_for(count, m))
         return vjp(w), w, m, losses
