@@ -74,15 +74,27 @@ def linearized_task_losses(task_losses_fn: TaskLossesFn, params: chex.ArrayTree)
       jvp: direction (like params) -> (K,) alignments;
       vjp: weights (K,) -> gradient like params (the transpose of `jvp`).
     """
-    losses, jvp_fn = jax.linearize(task_losses_fn, params)
+    losses, jvp_fn, vjp = linearize(task_losses_fn, params)
     _check_losses(losses)
+    return losses, jvp_fn, vjp
+
+
+def linearize(fn: Callable[[chex.ArrayTree], chex.Array], params: chex.ArrayTree):
+    """`jax.linearize` of an array-valued fn at θ, with the transpose of its linear map.
+
+    Returns:
+      out: fn(θ), any shape S;
+      jvp: direction (like params) -> S, the directional derivatives J·d;
+      vjp: cotangent S -> gradient like params, the transpose Jᵀ·c (one backward pass).
+    """
+    out, jvp_fn = jax.linearize(fn, params)
     transpose = jax.linear_transpose(jvp_fn, params)
 
-    def vjp(weights: chex.Array) -> chex.ArrayTree:
-        (grad,) = transpose(weights.astype(losses.dtype))
+    def vjp(cotangent: chex.Array) -> chex.ArrayTree:
+        (grad,) = transpose(cotangent.astype(out.dtype))
         return grad
 
-    return losses, jvp_fn, vjp
+    return out, jvp_fn, vjp
 
 
 def stacked_vdot(stacked: chex.ArrayTree, direction: chex.ArrayTree) -> chex.Array:
