@@ -39,7 +39,7 @@ def numpy_day(rng, params: sim.EnvParams, world, day: int, multipliers: np.ndarr
     w = {f: np.asarray(v) for f, v in world.items()}
     regime = w["regime"][day]
     drift = np.exp(params.block_drift_sd * rng.standard_normal((params.num_blocks, n)) - 0.5 * params.block_drift_sd**2)
-    unit = np.asarray(params.task_unit_value)[w["task"]]
+    unit = np.asarray(params.unit_value)[w["campaign"]]
     remaining = w["budget"].copy()
     arrived, spend_total, conversions = 0, 0.0, 0
     for t in range(params.ticks_per_day):
@@ -56,7 +56,7 @@ def numpy_day(rng, params: sim.EnvParams, world, day: int, multipliers: np.ndarr
         direct = np.clip(1 / (1 + np.exp(-(np.log(q / (1 - q + 1e-6)) + 0.8 * e[2]))) * np.exp(regime[1]), 0, 1)
         pcart = np.clip(pconv * w["cart_ratio"] * np.exp(0.3 * e[3] - 0.045 + regime[2]), 0, 1)
         gmv = pconv * amount
-        own = np.where(w["task"] == 0, gmv, np.where(w["task"] == 1, gmv * direct, pcart)) * unit
+        own = np.where(w["campaign"] == 0, gmv, np.where(w["campaign"] == 1, gmv * direct, pcart)) * unit
         bids = np.minimum(multipliers * own, remaining) * (remaining >= params.reserve_price)
         bids = np.where(valid[:, None] & (bids >= params.reserve_price), bids, 0.0)
         order = np.argsort(-bids, axis=1, kind="stable")[:, : k + 1]

@@ -8,10 +8,10 @@ which is most of a step's cost on a CPU), batch 32, 500 steps.
 
 from vamo_jax.config import Config
 from vamo_jax.data.config import DataConfig
-from vamo_jax.evaluate import EvalConfig
+from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.sim.params import EnvParams
-from vamo_jax.train import TrainConfig
+from vamo_jax.train_config import TrainConfig
 
 
 def get_config() -> Config:

@@ -12,16 +12,9 @@ import pytest
 from tests._problem import K, make_problem
 from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import per_task_grads
-from vamo_jax.train import (
-    LOSS_WEIGHTED_METHODS,
-    TrainConfig,
-    _weighting_transform,
-    init_train_state,
-    make_optimizer,
-    make_step,
-    task_losses_on,
-    vamo_hyperparams,
-)
+from vamo_jax import methods
+from vamo_jax.methods import Kind
+from vamo_jax.train import TrainConfig, init_train_state, make_optimizer, make_step, task_losses_on
 
 TASKS = ("a", "b", "c")
 PROBLEM = make_problem()
@@ -53,15 +46,6 @@ def test_every_method_trains_all_seeds_and_lowers_the_loss(method, tmp_path):
         assert not np.allclose(history["weights"][:, 1], history["weights"][:, 2])
 
 
-def test_vamo_variants_and_zoo_options_are_routed_from_the_config():
-    hp = {m: vamo_hyperparams(m, K, CONFIG) for m in ("vamo", "vamo_train", "greedy")}
-    assert (hp["vamo"].alignment, hp["vamo_train"].alignment) == ("validation", "train")
-    assert hp["greedy"].temperature == pytest.approx(1e-8 * CONFIG.temperature)
-    assert all(h.update_every == CONFIG.update_every and h.normalize == CONFIG.normalize for h in hp.values())
-    state = init_train_state(PROBLEM, "dwa", CONFIG, jax.random.PRNGKey(0))
-    assert state.weighting_state.weights.shape == (K,)
-
-
 @pytest.mark.parametrize("method", ["pcgrad"])
 def test_zoo_methods_train_through_explicit_per_task_gradients(method, tmp_path):
     states, history, _ = fit_method(PROBLEM, method, CONFIG, tmp_path / method, TASKS)
@@ -70,12 +54,12 @@ def test_zoo_methods_train_through_explicit_per_task_gradients(method, tmp_path)
     assert history["val_losses"][:, -1].mean() < history["val_losses"][:, 0].mean() * 1.5
 
 
-@pytest.mark.parametrize("method", LOSS_WEIGHTED_METHODS)
+@pytest.mark.parametrize("method", [m for m in methods.names() if methods.get(m).kind is Kind.LOSS_WEIGHTED])
 def test_loss_weighted_methods_take_one_backward_pass_and_match_explicit_gradients(method):
-    """dwa/famo/uw/rlw read their weights off the transform and pull Σ w_k L_k back once; the
+    """equal/dwa/famo/uw/rlw read their weights off the transform and pull Σ w_k L_k back once; the
     reference combines K explicit per-task gradients with the same transform."""
     config = dataclasses.replace(CONFIG, epoch_length=1)  # DWA's weights move from step 3 on
-    transform = _weighting_transform(method, K, config)
+    transform = methods.get(method).transform(K, config)
     optimizer = make_optimizer(config)
 
     def explicit(state, i, data):
@@ -96,13 +80,13 @@ def test_loss_weighted_methods_take_one_backward_pass_and_match_explicit_gradien
         chex.assert_trees_all_close(fast.opt_state, reference.opt_state, rtol=1e-3, atol=1e-9)
         chex.assert_trees_all_close(fast.weighting_state, reference.weighting_state, rtol=1e-5, atol=1e-7)
         state = fast
-    if method != "rlw":
+    if method not in ("rlw", "equal"):
         assert not np.allclose(state.weighting_state.weights, 1.0 / K)  # the weights did move
 
 
-def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown method 'sgd'; valid: stl, .*vamo"):
-        fit_method(PROBLEM, "sgd", CONFIG, "/tmp/never", TASKS)
+def test_unknown_method_is_refused_by_the_config_with_the_valid_ones():
+    with pytest.raises(ValueError, match=r"train.methods: unknown method 'sgd'; valid: stl, .*vamo"):
+        dataclasses.replace(CONFIG, methods=("stl", "sgd"))
 
 
 def test_static_refresh_schedule_equals_the_branching_one(tmp_path):

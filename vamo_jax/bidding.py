@@ -28,7 +28,7 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
             raise ConfigError(f"{name}={value} must equal {other}={expected}; set {name}={expected}.")
     for split_name in ("train", "val", "test"):
         split = dataset.split(split_name)
-        check_task_ids(np.asarray(split.learning_task), model.num_tasks, where=f"data split {split_name!r}: learning_task")
+        check_task_ids(np.asarray(split.task), model.num_tasks, where=f"data split {split_name!r}: task")
         for field in ("states", "actions", "rewards", "returns_to_go"):
             values = np.asarray(getattr(split, field))
             if not np.all(np.isfinite(values)):

@@ -17,9 +17,9 @@ import typing
 from typing import Any
 
 from vamo_jax.data.config import DataConfig
-from vamo_jax.evaluate import EvalConfig
+from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
-from vamo_jax.train import TrainConfig
+from vamo_jax.train_config import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,6 @@ realised before t, in the training normalisation.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import chex
@@ -22,28 +21,11 @@ import numpy as np
 
 from vamo_jax.data import Dataset, normalise_requirement, normalise_states, spec
 from vamo_jax.data.tasks import advertiser_tasks
+from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy
 from vamo_jax.sim import simulate_day
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    """Attributes:
-      target_quantile: the quantile of a task's training returns each advertiser targets.
-      return_kind: "expected" (value of exposed wins in expectation: no conversion-lottery noise)
-        or "realised" (sampled conversions).
-    """
-
-    target_quantile: float = 0.9
-    return_kind: str = "expected"
-
-    def __post_init__(self):
-        if not 0.0 <= self.target_quantile <= 1.0:
-            raise ValueError(f"eval.target_quantile must be in [0, 1], got {self.target_quantile}.")
-        if self.return_kind not in ("expected", "realised"):
-            raise ValueError(f"eval.return_kind must be expected or realised, got {self.return_kind!r}.")
 
 
 class _Context(NamedTuple):
@@ -63,7 +45,7 @@ class _Context(NamedTuple):
 def task_targets(dataset: Dataset, quantile: float) -> np.ndarray:
     """(K,) the target return per unit of budget of each learning task."""
     train = dataset.train
-    returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.learning_task)
+    returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.task)
     return np.array([np.quantile(returns[tasks == k], quantile) for k in range(dataset.config.num_tasks)], np.float32)
 
 
@@ -79,8 +61,8 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
     env, stats, c = dataset.config.env, dataset.stats, model_config.context_len
     n, h = env.num_advertisers, env.history_len
     targets = jnp.asarray(task_targets(dataset, config.target_quantile))
-    unit = jnp.asarray(env.task_unit_value, jnp.float32)
-    channel = jnp.asarray(inputs["world"].task)
+    unit = jnp.asarray(env.unit_value, jnp.float32)
+    channel = jnp.asarray(inputs["world"].campaign)
     learning_task = jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks))
     kind = "value_continuous" if config.return_kind == "expected" else "value"
 
@@ -88,7 +70,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
         def act(obs, ctx: _Context, key):
             del key
             j = ctx.advertiser
-            campaign, own_task = obs.task[j], learning_task[j]
+            campaign, own_task = obs.campaign[j], learning_task[j]
             budget = obs.requirement[j, 1]
             reward = obs.last_reward[j, campaign] * unit[campaign] / (budget * stats.return_scale)
             rtg = ctx.rtg - reward
@@ -163,7 +145,7 @@ def per_task_metrics(values: np.ndarray, costs: np.ndarray, tasks: np.ndarray,
     `channels` (K,) each task's campaign type (default: task k is type k, the paper's K = 3).
     """
     values, costs = np.atleast_2d(values), np.atleast_2d(costs)
-    channels = np.arange(len(spec.TASK_NAMES)) if channels is None else np.asarray(channels)
+    channels = np.arange(len(spec.CAMPAIGN_NAMES)) if channels is None else np.asarray(channels)
     k_total = len(channels)
     missing = [k for k in range(k_total) if not np.any(tasks == k)]
     if missing:

@@ -112,7 +112,7 @@ def fit_method(
         raise FileExistsError(f"{checkpoint_dir} already holds checkpoints: pass resume=True or clear it.")
 
     chunk = make_chunk(problem, method, config)
-    val_losses_fn = make_val_losses(problem, method, config)
+    val_losses_fn = make_val_losses(problem, method)
     val_key = jax.random.PRNGKey(config.seed + 7919)
     bar = tqdm(total=config.steps, initial=start, desc=method, disable=not config.progress, unit="step",
                dynamic_ncols=True, leave=True)

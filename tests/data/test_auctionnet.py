@@ -33,7 +33,7 @@ def test_files_and_columns(exported):
     assert days == [f"day_{d:02d}.csv" for d in (*CONFIG.train_days, CONFIG.val_day, CONFIG.test_day)]
     with open(exported / days[0]) as fh:
         header = next(csv.reader(fh))
-    for col in ("deliveryPeriodIndex", "advertiserNumber", "task", "timeStepIndex", "budget",
+    for col in ("deliveryPeriodIndex", "advertiserNumber", "campaign", "timeStepIndex", "budget",
                 "remainingBudget", "cost", "done", "state", "action", "reward", "reward_continuous", "next_state"):
         assert col in header
 

@@ -55,8 +55,8 @@ def test_same_config_same_arrays_and_cache(dataset, tmp_path):
 
 def test_returns_and_requirement(dataset):
     tr = dataset.train
-    unit = np.asarray(CONFIG.env.task_unit_value)
-    own = np.asarray(tr.rewards)[np.arange(tr.size), :, np.asarray(tr.task)] * unit[tr.task][:, None]
+    unit = np.asarray(CONFIG.env.unit_value)
+    own = np.asarray(tr.rewards)[np.arange(tr.size), :, np.asarray(tr.campaign)] * unit[tr.campaign][:, None]
     np.testing.assert_allclose(tr.returns_to_go[:, 0], own.sum(1) / tr.budget, rtol=1e-5)
     assert np.std(tr.returns_to_go[:, 0]) > 0.05  # behaviour quality spread: returns vary
     assert np.all(np.asarray(tr.next_states)[:, -1] == 0)
@@ -116,14 +116,14 @@ def test_full_window_rewards_sum_to_returns(dataset):
 
 def test_relabel_rescores_exactly(dataset):
     tr = dataset.train
-    unit = CONFIG.env.task_unit_value
+    unit = CONFIG.env.unit_value
     same = data.relabel(tr, 0, unit)
-    gmv = np.asarray(tr.task) == 0
+    gmv = np.asarray(tr.campaign) == 0
     np.testing.assert_allclose(np.asarray(same.returns_to_go)[gmv], np.asarray(tr.returns_to_go)[gmv], rtol=1e-6)
     cart = data.relabel(tr, 2, unit)
     expected = np.asarray(tr.rewards)[..., 2].sum(1) * unit[2] / np.asarray(tr.budget)
     np.testing.assert_allclose(np.asarray(cart.returns_to_go)[:, 0], expected, rtol=1e-5)
-    assert np.all(np.asarray(cart.task) == 2) and np.all(np.asarray(cart.constraint) == 0)
+    assert np.all(np.asarray(cart.campaign) == 2) and np.all(np.asarray(cart.constraint) == 0)
     np.testing.assert_array_equal(np.asarray(cart.actions), np.asarray(tr.actions))
 
 

@@ -16,22 +16,22 @@ from vamo_jax.data.tasks import (
     task_names,
     tasks_per_type,
 )
-from vamo_jax.sim.market import task_assignment
+from vamo_jax.sim.market import campaign_assignment
 from vamo_jax.sim.params import EnvParams
 
 
 def test_three_tasks_are_the_campaign_types():
     env = EnvParams()
-    np.testing.assert_array_equal(advertiser_tasks(env, 3), task_assignment(env))
+    np.testing.assert_array_equal(advertiser_tasks(env, 3), campaign_assignment(env))
     np.testing.assert_array_equal(task_channels(env, 3), [0, 1, 2])
-    assert task_names(env, 3) == spec.TASK_NAMES
+    assert task_names(env, 3) == spec.CAMPAIGN_NAMES
 
 
 @pytest.mark.parametrize("num_advertisers,num_tasks", [(12, 4), (12, 6), (12, 12), (48, 8), (64, 32), (64, 64)])
 def test_subtasks_partition_each_campaign_type_by_category(num_advertisers, num_tasks):
     env = EnvParams(num_advertisers=num_advertisers, num_categories=min(6, num_advertisers))
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
-    campaign = task_assignment(env)
+    campaign = campaign_assignment(env)
     category = np.arange(num_advertisers) % env.num_categories
     assert channels.shape == (num_tasks,) and np.all(np.diff(channels) >= 0)  # type-major numbering
     np.testing.assert_array_equal(np.bincount(channels, minlength=3), tasks_per_type(env, num_tasks))
@@ -54,7 +54,7 @@ def test_infeasible_task_counts_name_the_field():
     for bad in (2, 13):
         with pytest.raises(ValueError, match="num_tasks"):
             DataConfig(num_tasks=bad, env=env)
-    no_cart = dataclasses.replace(env, task_mix=(0.5, 0.5, 0.0))
+    no_cart = dataclasses.replace(env, campaign_mix=(0.5, 0.5, 0.0))
     with pytest.raises(ValueError, match="every campaign type"):
         DataConfig(num_tasks=4, env=no_cart)
 
@@ -71,14 +71,14 @@ def test_dataset_with_subtasks(dataset):
     config = dataclasses.replace(CONFIG, num_tasks=6)
     sub = make_dataset(config)
     channels, of_advertiser = task_channels(config.env, 6), advertiser_tasks(config.env, 6)
-    np.testing.assert_array_equal(dataset.train.learning_task, dataset.train.task)  # K = 3: the types
+    np.testing.assert_array_equal(dataset.train.task, dataset.train.campaign)  # K = 3: the types
     for split_name in ("train", "val", "test"):
         split = sub.split(split_name)
-        learning = np.asarray(split.learning_task)
+        learning = np.asarray(split.task)
         np.testing.assert_array_equal(learning, of_advertiser[np.asarray(split.advertiser)])
-        np.testing.assert_array_equal(np.asarray(split.task), channels[learning])
+        np.testing.assert_array_equal(np.asarray(split.campaign), channels[learning])
         assert np.all(np.diff(learning) >= 0)  # sorted by learning task: STL's contiguous rows
-    np.testing.assert_array_equal(np.bincount(sub.train.learning_task), config.per_task("train"))
+    np.testing.assert_array_equal(np.bincount(sub.train.task), config.per_task("train"))
     # The same market: the simulated arrays do not depend on how the tasks are cut.
     np.testing.assert_array_equal(sub.market, dataset.market)
     batch = sample_task_batch(jax.random.PRNGKey(0), sub.train, 4, 8, 4, sub.stats, config.env)

@@ -43,14 +43,6 @@ def test_hyperparams_use_the_matched_temperature():
         VamoHyperparams(3, target_entropy=1.5)
 
 
-def test_trainer_builds_the_schedule_and_the_entropy_target():
-    from vamo_jax.train import TrainConfig, vamo_hyperparams
-
-    decaying = vamo_hyperparams("vamo", 3, TrainConfig(temperature=1.0, temperature_end=0.01, steps=100))
-    np.testing.assert_allclose([decaying.temperature_at(0), decaying.temperature_at(100)], [1.0, 0.01], rtol=1e-5)
-    assert vamo_hyperparams("vamo", 3, TrainConfig(target_entropy=0.5)).target_entropy == 0.5
-
-
 def test_entropy_targeted_vamo_trains_with_weights_of_the_target_entropy():
     from tests._problem import make_problem
     from vamo_jax.train import TrainConfig, init_train_states, make_chunk

@@ -85,7 +85,7 @@ def test_vmaps_over_keys_and_days():
     ("slot_exposure", (1.0, 0.9, 1.2), "slot_exposure"),
     ("reserve_price", float("nan"), "reserve_price"),
     ("history_len", 200, "history_len"),
-    ("task_mix", (0.5, 0.5, 0.5), "task_mix"),
+    ("campaign_mix", (0.5, 0.5, 0.5), "campaign_mix"),
 ])
 def test_bad_params_raise_naming_the_field(field, value, match):
     with pytest.raises(ValueError, match=match):

@@ -33,7 +33,7 @@ def _day_values(day):
 
     ev, valid = jax.jit(jax.vmap(one))(keys, jnp.arange(T))
     ev, valid = np.asarray(ev), np.asarray(valid)
-    task = np.asarray(WORLD.task)
+    task = np.asarray(WORLD.campaign)
     return [ev[..., task == k, k][valid].reshape(-1) for k in range(3)]
 
 

@@ -4,7 +4,7 @@
     ds = make_dataset(config)                         # cached under config.cache_dir
     ds.train / ds.val / ds.test                       # Split: (M, T, …) arrays + task/day/advertiser
     batch = sample_batch(key, ds.train, B, C, ds.stats, config.env)   # jittable TrajectoryBatch
-    relabel(ds.train, target_task, config.env.task_unit_value)        # cross-task re-scoring
+    relabel(ds.train, target_task, config.env.unit_value)        # cross-task re-scoring
     export_auctionnet(ds, "logs/"); import_auctionnet("logs/", config)
 
 Evaluation on the test day replays the logged day with some advertisers under a policy:

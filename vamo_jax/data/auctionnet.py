@@ -9,12 +9,12 @@ Layout of a directory:
 Row columns:
   deliveryPeriodIndex   day (1..num_days)           episode          independent market index
   advertiserNumber      advertiser index            advertiserCategoryIndex  its category
-  task                  gmv | dir_gmv | cart        budget           daily budget
+  campaign              gmv | dir_gmv | cart        budget           daily budget
   CPAConstraint         our constraint: target ROI (gmv, dir_gmv) or target cost per cart (cart)
   timeStepIndex         tick 0..T−1                 remainingBudget  budget left before the tick
   cost                  spend in the tick           state            "(s_0, …, s_15)"
-  action                bid multiplier a_t          reward           realised value, own task
-  reward_continuous     expected value, own task    done             1 at the last tick
+  action                bid multiplier a_t          reward           realised value, own campaign
+  reward_continuous     expected value, own campaign    done             1 at the last tick
   next_state            "(…)", zeros at the last tick
   reward_gmv, reward_dir_gmv, reward_cart                     realised value of each channel
   reward_continuous_gmv, reward_continuous_dir_gmv, reward_continuous_cart   expected values
@@ -32,14 +32,14 @@ import numpy as np
 
 from vamo_jax.data.config import DataConfig
 from vamo_jax.data.dataset import Dataset, Split, compute_norm_stats
-from vamo_jax.data.spec import STATE_DIM, TASK_NAMES
+from vamo_jax.data.spec import STATE_DIM, CAMPAIGN_NAMES
 from vamo_jax.data.tasks import advertiser_tasks
 
 ROW_COLUMNS: tuple[str, ...] = (
-    "deliveryPeriodIndex", "episode", "advertiserNumber", "advertiserCategoryIndex", "task", "budget",
+    "deliveryPeriodIndex", "episode", "advertiserNumber", "advertiserCategoryIndex", "campaign", "budget",
     "CPAConstraint", "timeStepIndex", "remainingBudget", "cost", "state", "action", "reward",
     "reward_continuous", "done", "next_state",
-    *(f"reward_{t}" for t in TASK_NAMES), *(f"reward_continuous_{t}" for t in TASK_NAMES),
+    *(f"reward_{t}" for t in CAMPAIGN_NAMES), *(f"reward_continuous_{t}" for t in CAMPAIGN_NAMES),
 )
 MARKET_COLUMNS: tuple[str, ...] = (
     "episode", "deliveryPeriodIndex", "timeStepIndex", "marketVolume", "marketValue", "marketPrice")
@@ -68,16 +68,16 @@ def export_auctionnet(dataset: Dataset, out_dir: str) -> list[str]:
         s = dataset.split(name)
         arr = {k: np.asarray(v) for k, v in s.items() if k != "market"}
         t_total = arr["actions"].shape[1]
-        for j in range(arr["task"].shape[0]):
-            task = int(arr["task"][j])
+        for j in range(arr["campaign"].shape[0]):
+            campaign = int(arr["campaign"][j])
             rows = by_day.setdefault(int(arr["day"][j]), [])
             for t in range(t_total):
                 rows.append((
                     int(arr["day"][j]), int(arr["episode"][j]), int(arr["advertiser"][j]), int(arr["category"][j]),
-                    TASK_NAMES[task], _f(arr["budget"][j]), _f(arr["constraint"][j]), t,
+                    CAMPAIGN_NAMES[campaign], _f(arr["budget"][j]), _f(arr["constraint"][j]), t,
                     _f(arr["remaining"][j, t]), _f(arr["cost"][j, t]), _vec(arr["states"][j, t]),
-                    _f(arr["actions"][j, t]), _f(arr["rewards"][j, t, task]),
-                    _f(arr["rewards_continuous"][j, t, task]), int(t == t_total - 1),
+                    _f(arr["actions"][j, t]), _f(arr["rewards"][j, t, campaign]),
+                    _f(arr["rewards_continuous"][j, t, campaign]), int(t == t_total - 1),
                     _vec(arr["next_states"][j, t]),
                     *(_f(x) for x in arr["rewards"][j, t]), *(_f(x) for x in arr["rewards_continuous"][j, t]),
                 ))
@@ -125,17 +125,17 @@ def _parse(path, line, column, text, kind):
             if v.shape != (STATE_DIM,):
                 raise ValueError
             return v
-        if kind == "task":
-            return TASK_NAMES.index(text)
+        if kind == "campaign":
+            return CAMPAIGN_NAMES.index(text)
         return int(text) if kind == "int" else np.float32(float(text))
     except ValueError:
-        want = {"vec": f"a tuple of {STATE_DIM} numbers", "task": f"one of {TASK_NAMES}",
+        want = {"vec": f"a tuple of {STATE_DIM} numbers", "campaign": f"one of {CAMPAIGN_NAMES}",
                 "int": "an integer", "float": "a number"}[kind]
         raise ValueError(f"{path}:{line}: column {column!r} holds {text!r}, expected {want}.") from None
 
 
 _KINDS = {"deliveryPeriodIndex": "int", "episode": "int", "advertiserNumber": "int",
-          "advertiserCategoryIndex": "int", "task": "task", "timeStepIndex": "int", "done": "int",
+          "advertiserCategoryIndex": "int", "campaign": "campaign", "timeStepIndex": "int", "done": "int",
           "state": "vec", "next_state": "vec"}
 
 
@@ -187,8 +187,8 @@ def import_auctionnet(in_dir: str, config: DataConfig) -> Dataset:
 
 def _learning_tasks(trajs, config: DataConfig) -> dict:
     """Learning task per trajectory: its campaign type, or (K > 3) its advertiser's sub-task."""
-    if config.num_tasks == len(TASK_NAMES):
-        return {k: v["meta"]["task"] for k, v in trajs.items()}
+    if config.num_tasks == len(CAMPAIGN_NAMES):
+        return {k: v["meta"]["campaign"] for k, v in trajs.items()}
     sub = advertiser_tasks(config.env, config.num_tasks)
     out = {}
     for k in trajs:
@@ -208,20 +208,20 @@ def _to_split(keys, trajs, market, t_total, config, learning) -> Split:
         return np.array([trajs[k]["meta"][col] for k in keys], dtype)
 
     def channels(prefix):
-        chans = [stack(f"{prefix}_{t}") for t in TASK_NAMES]
+        chans = [stack(f"{prefix}_{t}") for t in CAMPAIGN_NAMES]
         return np.stack(chans, -1) if keys else np.zeros((0, t_total, 3), np.float32)
 
-    task, budget = meta("task", np.int32), meta("budget", np.float32)
+    campaign, budget = meta("campaign", np.int32), meta("budget", np.float32)
     rewards = channels("reward")
     states = stack("state") if keys else np.zeros((0, t_total, STATE_DIM), np.float32)
     next_states = stack("next_state") if keys else np.zeros((0, t_total, STATE_DIM), np.float32)
     return Split(
         states=states, next_states=next_states, actions=stack("action"), rewards=rewards,
         rewards_continuous=channels("reward_continuous"),
-        returns_to_go=returns_to_go(rewards, task, budget, config.env.task_unit_value),
+        returns_to_go=returns_to_go(rewards, campaign, budget, config.env.unit_value),
         cost=stack("cost"), remaining=stack("remainingBudget"), budget=budget,
-        constraint=meta("CPAConstraint", np.float32), task=task,
-        learning_task=np.array([learning[k] for k in keys], np.int32),
+        constraint=meta("CPAConstraint", np.float32), campaign=campaign,
+        task=np.array([learning[k] for k in keys], np.int32),
         day=np.array([k[1] for k in keys], np.int32), episode=np.array([k[0] for k in keys], np.int32),
         advertiser=np.array([k[2] for k in keys], np.int32),
         category=meta("advertiserCategoryIndex", np.int32), market=market,

@@ -9,7 +9,7 @@ padding (mask 0, zeros, timestep 0), as at inference where the context holds the
 reaching into the previous day (day ≥ 1 always has day − 1 in the market series).
 
 Units: states/next_states are normalised with the training `NormStats` (next_states zero at the
-last tick); rewards are channel value × task_unit_value / budget / return_scale, so the reversed
+last tick); rewards are channel value × unit_value / budget / return_scale, so the reversed
 cumulative sum of `rewards[..., task]` over the day is `returns_to_go`; requirement is
 `normalise_requirement(raw_requirement)`.
 """
@@ -66,7 +66,7 @@ def sample_task_batch(
     The task must have at least one trajectory (`check_task_ids` on the split's tasks).
     """
     k_row, k_end = jax.random.split(key)
-    task_ids = jnp.asarray(split.learning_task)
+    task_ids = jnp.asarray(split.task)
     start = jnp.sum(task_ids < task)
     count = jnp.sum(task_ids == task)
     strata = (jnp.arange(batch_size) + jax.random.uniform(k_row, (batch_size,))) * (count / batch_size)
@@ -96,9 +96,9 @@ def windows(
         out = jnp.asarray(x)[rows[:, None], t_idx]
         return out * maskf.reshape(maskf.shape + (1,) * (out.ndim - 2))
 
-    task = jnp.asarray(split.learning_task)[rows]
+    task = jnp.asarray(split.task)[rows]
     budget = jnp.asarray(split.budget)[rows]
-    unit = jnp.asarray(env.task_unit_value, jnp.float32)
+    unit = jnp.asarray(env.unit_value, jnp.float32)
     states = normalise_states(jnp.asarray(split.states)[rows[:, None], t_idx], stats) * maskf[..., None]
     last = (t_idx < t_total - 1).astype(jnp.float32) * maskf
     next_states = normalise_states(jnp.asarray(split.next_states)[rows[:, None], t_idx], stats) * last[..., None]

@@ -27,14 +27,14 @@ class Split:
       actions: (M, T) logged bid multipliers a_t.
       rewards, rewards_continuous: (M, T, V) realised and expected value of every channel, raw
         units (currency for GMV / Dir-GMV, carts for CartCnt).
-      returns_to_go: (M, T) Σ_{t' ≥ t} reward[t', task] × task_unit_value[task] / budget: the
-        future return under the trajectory's own task per unit of budget.
+      returns_to_go: (M, T) Σ_{t' ≥ t} reward[t', campaign] × unit_value[campaign] / budget: the
+        future return under the trajectory's own campaign type per unit of budget.
       cost, remaining: (M, T) spend and budget left before the tick.
       budget, constraint: (M,) the advertiser's budget and constraint (target ROI, or target
         cost per cart; 0 where irrelevant, e.g. after relabeling).
-      task, day, episode, advertiser, category: (M,) int32; `task` is the campaign type (value
-        channel, index into `spec.TASK_NAMES`).
-      learning_task: (M,) int32 id in [0, K) of the task the model learns: `task` itself with
+      campaign, day, episode, advertiser, category: (M,) int32; `campaign` is the advertiser's
+        campaign type (its value channel, index into `spec.CAMPAIGN_NAMES`).
+      task: (M,) int32 id in [0, K) of the learning task: the campaign type itself with
         the paper's three tasks, a per-category sub-task of it with K > 3 (`vamo_jax.data.tasks`).
       market: (E, D, T, F) the market series, indexed [episode, day, tick].
     """
@@ -49,8 +49,8 @@ class Split:
     remaining: chex.Array
     budget: chex.Array
     constraint: chex.Array
+    campaign: chex.Array
     task: chex.Array
-    learning_task: chex.Array
     day: chex.Array
     episode: chex.Array
     advertiser: chex.Array
@@ -103,8 +103,8 @@ def normalise_requirement(raw: chex.Array, stats: NormStats) -> chex.Array:
 
 
 def raw_requirement(split: Split) -> chex.Array:
-    """(M, 6) y(τ) = [realised return per budget, budget, constraint, one-hot task]."""
-    onehot = jnp.eye(3, dtype=jnp.float32)[split.task]
+    """(M, 6) y(τ) = [realised return per budget, budget, constraint, one-hot campaign type]."""
+    onehot = jnp.eye(3, dtype=jnp.float32)[split.campaign]
     head = jnp.stack([split.returns_to_go[:, 0], split.budget, split.constraint], -1)
     return jnp.concatenate([head, onehot], -1)
 

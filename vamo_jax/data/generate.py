@@ -44,7 +44,7 @@ def episodes_needed(config: DataConfig) -> int:
             continue
         for k, n in enumerate(per_task):
             if n > 0 and counts[k] == 0:
-                raise ValueError(f"DataConfig.{split}_per_task asks for task {k} but env.task_mix gives it no advertiser.")
+                raise ValueError(f"DataConfig.{split}_per_task asks for task {k} but env.campaign_mix gives it no advertiser.")
             if n > 0:
                 need = max(need, math.ceil(n / (counts[k] * len(days))))
     return need
@@ -107,7 +107,7 @@ def _select(config: DataConfig, split: str, task_of_adv: np.ndarray, num_episode
 def build_split(config: DataConfig, world, traj, rows: np.ndarray, task_of_adv: np.ndarray) -> Split:
     """The split of trajectories `rows` (M, 3); `task_of_adv` (N,) is each advertiser's learning task."""
     e, d, n = rows[:, 0], rows[:, 1], rows[:, 2]
-    task = np.asarray(world.task)[n]
+    campaign = np.asarray(world.campaign)[n]
     budget = np.asarray(world.budget)[n]
 
     def per_traj(x):  # (E, D, T, N, …) → (M, T, …)
@@ -115,14 +115,14 @@ def build_split(config: DataConfig, world, traj, rows: np.ndarray, task_of_adv: 
 
     states = per_traj(traj.states)
     rewards = per_traj(traj.rewards).astype(np.float32)
-    rtg = returns_to_go(rewards, task, budget.astype(np.float32), config.env.task_unit_value)
+    rtg = returns_to_go(rewards, campaign, budget.astype(np.float32), config.env.unit_value)
     next_states = np.concatenate([states[:, 1:], np.zeros_like(states[:, :1])], 1)
     return Split(
         states=states, next_states=next_states, actions=per_traj(traj.actions), rewards=rewards,
         rewards_continuous=per_traj(traj.rewards_continuous), returns_to_go=rtg,
         cost=per_traj(traj.cost), remaining=per_traj(traj.remaining),
         budget=budget.astype(np.float32), constraint=np.asarray(world.constraint)[n].astype(np.float32),
-        task=task.astype(np.int32), learning_task=task_of_adv[n],
+        campaign=campaign.astype(np.int32), task=task_of_adv[n],
         day=d.astype(np.int32), episode=e.astype(np.int32),
         advertiser=n.astype(np.int32), category=np.asarray(world.category)[n].astype(np.int32),
         market=np.asarray(traj.market),

@@ -8,7 +8,7 @@ Every producer of training data emits a `TrajectoryBatch`; every model consumes 
     R  requirement features       T  ticks per day (96)
 
 Tasks are identified by integer ids `0..K-1`; for the paper's bidding tasks (K = 3), id `k` is
-`TASK_NAMES[k]` and its value channel is channel `k`, so one won impression has a value under
+`CAMPAIGN_NAMES[k]` and its value channel is channel `k`, so one won impression has a value under
 every task. With K > 3 per-category tasks, `vamo_jax.data.tasks` maps each id to its channel.
 """
 
@@ -18,10 +18,10 @@ import chex
 import jax
 import jax.numpy as jnp
 
-TASK_NAMES: tuple[str, ...] = ("gmv", "dir_gmv", "cart")
+CAMPAIGN_NAMES: tuple[str, ...] = ("gmv", "dir_gmv", "cart")
 """Campaign types of the paper (§4.1): store conversion, direct conversion, add-to-cart."""
 
-NUM_VALUE_CHANNELS: int = len(TASK_NAMES)
+NUM_VALUE_CHANNELS: int = len(CAMPAIGN_NAMES)
 STATE_DIM: int = 16
 """AuctionNet's 16 state features (time left, budget left, historical and recent means, …)."""
 HISTORY_FEATURES: int = 3

@@ -1,6 +1,6 @@
 """Learning tasks: the paper's three campaign types, or K > 3 per-category sub-tasks of them.
 
-With `num_tasks = 3` (the paper), learning task k is campaign type k (`spec.TASK_NAMES[k]`).
+With `num_tasks = 3` (the paper), learning task k is campaign type k (`spec.CAMPAIGN_NAMES[k]`).
 With `num_tasks = K > 3`, each campaign type t is split into K_t sub-tasks (K_t by largest
 remainder of K × the type's share of advertisers, at least 1 each): the type's advertisers,
 ordered by (category, index), are cut into K_t contiguous groups of near-equal size, so a
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vamo_jax.data.spec import NUM_VALUE_CHANNELS, TASK_NAMES
-from vamo_jax.sim.market import task_assignment
+from vamo_jax.data.spec import NUM_VALUE_CHANNELS, CAMPAIGN_NAMES
+from vamo_jax.sim.market import campaign_assignment
 from vamo_jax.sim.params import EnvParams, largest_remainder
 
 
@@ -22,7 +22,7 @@ def tasks_per_type(env: EnvParams, num_tasks: int) -> tuple[int, ...]:
     """(3,) K_t, the number of learning tasks of each campaign type; raises if K is infeasible."""
     if num_tasks == NUM_VALUE_CHANNELS:
         return (1,) * NUM_VALUE_CHANNELS
-    counts = np.asarray(env.task_counts())
+    counts = np.asarray(env.campaign_counts())
     if num_tasks < NUM_VALUE_CHANNELS or num_tasks > counts.sum():
         raise ValueError(
             f"DataConfig.num_tasks={num_tasks} is invalid: use 3 (the campaign types) or "
@@ -30,7 +30,7 @@ def tasks_per_type(env: EnvParams, num_tasks: int) -> tuple[int, ...]:
         )
     if np.any(counts == 0):
         raise ValueError(f"DataConfig.num_tasks={num_tasks} > 3 needs advertisers of every campaign type; "
-                         f"env.task_mix={env.task_mix} gives counts {tuple(counts)}.")
+                         f"env.campaign_mix={env.campaign_mix} gives counts {tuple(counts)}.")
     per_type = np.maximum(np.asarray(largest_remainder(counts / counts.sum(), num_tasks)), 1)
     while per_type.sum() > num_tasks:  # the floor of 1 took a task from the largest type
         per_type[np.argmax(per_type)] -= 1
@@ -52,7 +52,7 @@ def task_channels(env: EnvParams, num_tasks: int) -> np.ndarray:
 
 def advertiser_tasks(env: EnvParams, num_tasks: int) -> np.ndarray:
     """(N,) int32, the learning task of each advertiser of the market `env`."""
-    campaign = task_assignment(env)
+    campaign = campaign_assignment(env)
     if num_tasks == NUM_VALUE_CHANNELS:
         return campaign
     per_type = tasks_per_type(env, num_tasks)
@@ -69,9 +69,9 @@ def advertiser_tasks(env: EnvParams, num_tasks: int) -> np.ndarray:
 
 
 def task_names(env: EnvParams, num_tasks: int) -> tuple[str, ...]:
-    """K names: `TASK_NAMES` for the three campaign types, else `gmv.0`, `gmv.1`, …, `cart.3`."""
+    """K names: `CAMPAIGN_NAMES` for the three campaign types, else `gmv.0`, `gmv.1`, …, `cart.3`."""
     if num_tasks == NUM_VALUE_CHANNELS:
-        return TASK_NAMES
+        return CAMPAIGN_NAMES
     channels = task_channels(env, num_tasks)
     first = {c: int(np.flatnonzero(channels == c)[0]) for c in range(NUM_VALUE_CHANNELS)}
-    return tuple(f"{TASK_NAMES[c]}.{k - first[c]}" for k, c in enumerate(channels))
+    return tuple(f"{CAMPAIGN_NAMES[c]}.{k - first[c]}" for k, c in enumerate(channels))

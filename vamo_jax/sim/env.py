@@ -2,7 +2,7 @@
 
 One episode is one day of T ticks. At every tick each advertiser n chooses a bid multiplier
 a_n (the action) and bids `a_n × v_in` on every impression i of the tick, where
-`v_in = E[value of its task's channel] × task_unit_value[task]` is its value estimate. The
+`v_in = E[value of its task's channel] × unit_value[task]` is its value estimate. The
 auction is `vamo_jax.sim.auction.run_auction`; actions are sanitised first (NaN → 0, clipped into
 [0, max_multiplier]); bids are capped at the remaining budget.
 
@@ -92,7 +92,7 @@ class Observation:
       requirement: (N, 6) raw requirement y = [0 (the target return: the policy's choice),
         budget, constraint, one-hot task]; normalise with `vamo_jax.data.normalise_requirement`.
       history: (H, F) market history window, oldest first.
-      task: (N,) int32 task of each advertiser.
+      campaign: (N,) int32 campaign type of each advertiser (its value channel).
       last_reward: (N, V) realised value of every channel in the previous tick (0 at t = 0),
         so a return-conditioned policy can update its return-to-go.
     """
@@ -102,7 +102,7 @@ class Observation:
     remaining_budget: chex.Array
     requirement: chex.Array
     history: chex.Array
-    task: chex.Array
+    campaign: chex.Array
     last_reward: chex.Array
 
 
@@ -129,7 +129,7 @@ class StepInfo:
 
 def raw_requirement(world: market_lib.World) -> chex.Array:
     """(N, 6) [0, budget, constraint, one-hot task] of every advertiser."""
-    onehot = jax.nn.one_hot(world.task, 3, dtype=jnp.float32)
+    onehot = jax.nn.one_hot(world.campaign, 3, dtype=jnp.float32)
     zeros = jnp.zeros_like(world.budget)
     req = jnp.concatenate([jnp.stack([zeros, world.budget, world.constraint], -1), onehot], -1)
     chex.assert_shape(req, (world.budget.shape[0], REQUIREMENT_DIM))
@@ -139,8 +139,8 @@ def raw_requirement(world: market_lib.World) -> chex.Array:
 def own_value(params: EnvParams, world: market_lib.World, imps: market_lib.Impressions) -> chex.Array:
     """(I, N) each advertiser's value estimate v_in under its own task, in bid currency."""
     gmv = imps.pconv * imps.amount
-    unit = jnp.asarray(params.task_unit_value, jnp.float32)[world.task]
-    own = jnp.where(world.task == 0, gmv, jnp.where(world.task == 1, gmv * imps.direct, imps.pcart))
+    unit = jnp.asarray(params.unit_value, jnp.float32)[world.campaign]
+    own = jnp.where(world.campaign == 0, gmv, jnp.where(world.campaign == 1, gmv * imps.direct, imps.pcart))
     return own * unit
 
 
@@ -272,4 +272,4 @@ def observe(params: EnvParams, world: market_lib.World, state: EnvState,
     if last_reward is None:
         last_reward = jnp.zeros((params.num_advertisers, NUM_VALUE_CHANNELS), jnp.float32)
     return Observation(state=features, tick=state.tick, remaining_budget=state.remaining,
-                       requirement=req, history=state.history, task=world.task, last_reward=last_reward)
+                       requirement=req, history=state.history, campaign=world.campaign, last_reward=last_reward)

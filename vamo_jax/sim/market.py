@@ -42,7 +42,7 @@ class World:
     """Everything about the market drawn once from a key (advertisers and day regimes).
 
     Attributes:
-      task: (N,) int32 campaign type of each advertiser (index into TASK_NAMES).
+      campaign: (N,) int32 campaign type of each advertiser (index into CAMPAIGN_NAMES).
       category: (N,) int32 category of each advertiser.
       budget: (N,) float32 daily budget.
       constraint: (N,) float32 target ROI (GMV, Dir-GMV tasks) or target cost per cart (CartCnt).
@@ -53,7 +53,7 @@ class World:
       regime: (D, 5) per-day regime in log space (see the module docstring).
     """
 
-    task: chex.Array
+    campaign: chex.Array
     category: chex.Array
     budget: chex.Array
     constraint: chex.Array
@@ -100,11 +100,11 @@ def value_curve(params: EnvParams) -> np.ndarray:
     return (1.0 + params.value_amplitude * np.cos(2 * np.pi * (t - 0.88))).astype(np.float32)
 
 
-def task_assignment(params: EnvParams) -> np.ndarray:
-    """(N,) task of each advertiser: interleaved so every category holds every task."""
-    counts = params.task_counts()
+def campaign_assignment(params: EnvParams) -> np.ndarray:
+    """(N,) campaign type of each advertiser: interleaved so every category holds every type."""
+    counts = params.campaign_counts()
     order = np.concatenate([np.full(c, k) for k, c in enumerate(counts)])
-    # Interleave: advertiser n takes the (n-th) element of a round-robin over tasks.
+    # Interleave: advertiser n takes the (n-th) element of a round-robin over types.
     key = np.concatenate([np.arange(c) / max(c, 1) for c in counts])
     return order[np.argsort(key, kind="stable")].astype(np.int32)
 
@@ -120,7 +120,7 @@ def make_world(key: chex.PRNGKey, params: EnvParams, num_days: int) -> World:
         raise ValueError(f"make_world: num_days={num_days} must be ≥ 1.")
     n = params.num_advertisers
     ks = jax.random.split(key, 8)
-    task = jnp.asarray(task_assignment(params))
+    campaign = jnp.asarray(campaign_assignment(params))
     category = jnp.arange(n, dtype=jnp.int32) % params.num_categories
     cat_effect = jax.random.normal(ks[0], (params.num_categories,))
     log_c = (jnp.log(params.conv_rate) - 0.5 * params.conv_rate_spread**2
@@ -132,8 +132,8 @@ def make_world(key: chex.PRNGKey, params: EnvParams, num_days: int) -> World:
     lo, hi = params.budget_range
     budget = fair_share_spend(params) * jax.random.uniform(ks[5], (n,), minval=lo, maxval=hi)
     roi_target = jax.random.uniform(ks[6], (n,), minval=0.8, maxval=1.6)
-    unit = jnp.asarray(params.task_unit_value, jnp.float32)
-    constraint = jnp.where(task == 2, unit[2] / roi_target, roi_target)
+    unit = jnp.asarray(params.unit_value, jnp.float32)
+    constraint = jnp.where(campaign == 2, unit[2] / roi_target, roi_target)
 
     sd = jnp.asarray(list(params.day_shift_sd) + [params.day_volume_sd, params.day_competition_sd], jnp.float32)
     rho = params.regime_corr
@@ -146,7 +146,7 @@ def make_world(key: chex.PRNGKey, params: EnvParams, num_days: int) -> World:
     _, rest = jax.lax.scan(ar, eps[0], eps[1:])  # stationary: unit variance on every day
     regime = jnp.concatenate([eps[:1], rest], axis=0)
     return World(
-        task=task, category=category, budget=budget.astype(jnp.float32),
+        campaign=campaign, category=category, budget=budget.astype(jnp.float32),
         constraint=constraint.astype(jnp.float32), conv_rate=conv_rate.astype(jnp.float32),
         order_value=order_value.astype(jnp.float32), direct_share=direct_share.astype(jnp.float32),
         cart_ratio=cart_ratio.astype(jnp.float32), regime=(regime * sd).astype(jnp.float32),

@@ -28,7 +28,7 @@ class EnvParams:
     Attributes:
       num_advertisers: N advertisers (AuctionNet: 48 = 6 categories × 8).
       num_categories: advertiser categories; advertiser n is in category n mod num_categories.
-      task_mix: share of advertisers per campaign type (GMV, Dir-GMV, CartCnt); counts are
+      campaign_mix: share of advertisers per campaign type (GMV, Dir-GMV, CartCnt); counts are
         rounded by largest remainder (48 → 19/19/10).
       ticks_per_day: T decision ticks per day (96 × 15 min).
       impressions_per_day: expected impression opportunities per day, spread over ticks by the
@@ -51,7 +51,7 @@ class EnvParams:
       order_value: mean GMV of a store conversion.
       direct_share: mean share of conversions that are direct (count towards Dir-GMV).
       cart_ratio: add-to-cart probability relative to conversion probability.
-      task_unit_value: worth of one unit of each channel in bid currency (GMV, Dir-GMV: 1 per
+      unit_value: worth of one unit of each channel in bid currency (GMV, Dir-GMV: 1 per
         unit of GMV; CartCnt: price of a cart), so `bid = a × value_estimate` has a ≈ 1 on
         every task.
       day_shift_sd: per-task log-sd of the per-day regime shift of each value channel.
@@ -65,7 +65,7 @@ class EnvParams:
 
     num_advertisers: int = 48
     num_categories: int = 6
-    task_mix: tuple[float, float, float] = (0.4, 0.4, 0.2)
+    campaign_mix: tuple[float, float, float] = (0.4, 0.4, 0.2)
     ticks_per_day: int = 96
     impressions_per_day: int = 24_000
     capacity_margin: float = 1.1
@@ -86,7 +86,7 @@ class EnvParams:
     order_value: float = 20.0
     direct_share: float = 0.6
     cart_ratio: float = 3.0
-    task_unit_value: tuple[float, float, float] = (1.0, 1.0, 6.0)
+    unit_value: tuple[float, float, float] = (1.0, 1.0, 6.0)
     day_shift_sd: tuple[float, float, float] = (0.10, 0.20, 0.30)
     day_volume_sd: float = 0.10
     day_competition_sd: float = 0.10
@@ -138,14 +138,14 @@ class EnvParams:
             _fail("direct_share", self.direct_share, "use a share in (0, 1]")
         if not (self.order_value > 0 and self.cart_ratio > 0):
             _fail("order_value/cart_ratio", (self.order_value, self.cart_ratio), "use positive values")
-        if len(self.task_unit_value) != 3 or any(not (v > 0 and math.isfinite(v)) for v in self.task_unit_value):
-            _fail("task_unit_value", self.task_unit_value, "give 3 finite positive unit values")
+        if len(self.unit_value) != 3 or any(not (v > 0 and math.isfinite(v)) for v in self.unit_value):
+            _fail("unit_value", self.unit_value, "give 3 finite positive unit values")
         if not 0 <= self.regime_corr < 1:
             _fail("regime_corr", self.regime_corr, "use an AR(1) coefficient in [0, 1)")
         lo, hi = self.budget_range
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
             _fail("budget_range", self.budget_range, "use 0 < lo ≤ hi (budgets must be positive)")
-        for name in ("task_mix", "competitor_mix"):
+        for name in ("campaign_mix", "competitor_mix"):
             mix = np.asarray(getattr(self, name), float)
             if mix.shape != (3,) or np.any(mix < 0) or not np.isclose(mix.sum(), 1.0):
                 _fail(name, getattr(self, name), "give 3 non-negative shares summing to 1")
@@ -166,9 +166,9 @@ class EnvParams:
     def mean_impressions_per_tick(self) -> float:
         return self.impressions_per_day / self.ticks_per_day
 
-    def task_counts(self) -> tuple[int, int, int]:
+    def campaign_counts(self) -> tuple[int, int, int]:
         """Advertisers per task, by largest remainder."""
-        return largest_remainder(self.task_mix, self.num_advertisers)
+        return largest_remainder(self.campaign_mix, self.num_advertisers)
 
     def competitor_counts(self) -> tuple[int, int, int]:
         return largest_remainder(self.competitor_mix, self.num_advertisers)

@@ -37,7 +37,7 @@ PolicyFn = Callable[[env_lib.Observation, Any, chex.PRNGKey], tuple[chex.Array, 
 @chex.dataclass(frozen=True)
 class DayTotals:
     """Per-advertiser totals of a day, all (N,) or (N, 3): cost, value (realised, per channel
-    GMV / Dir-GMV / CartCnt), value_continuous (expected), conversions, wins, budget, task."""
+    GMV / Dir-GMV / CartCnt), value_continuous (expected), conversions, wins, budget, campaign."""
 
     cost: chex.Array
     value: chex.Array
@@ -45,7 +45,7 @@ class DayTotals:
     conversions: chex.Array
     wins: chex.Array
     budget: chex.Array
-    task: chex.Array
+    campaign: chex.Array
 
 
 @chex.dataclass(frozen=True)
@@ -121,6 +121,6 @@ def simulate_day(
         tick, (obs, state, policy_state, comp_state), keys)
     totals = DayTotals(
         cost=traj.cost.sum(0), value=traj.rewards.sum(0), value_continuous=traj.rewards_continuous.sum(0),
-        conversions=conv.sum(0), wins=wins.sum(0), budget=world.budget, task=world.task,
+        conversions=conv.sum(0), wins=wins.sum(0), budget=world.budget, campaign=world.campaign,
     )
     return totals, traj, policy_state
