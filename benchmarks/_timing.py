@@ -18,6 +18,18 @@ def scanned_steps(step, length: int):
     return run
 
 
+def amortised_steps(step, every: int):
+    """A jitted run of one refresh and `every` − 1 cached steps, `step(params, state, refresh)`
+    with a static `refresh`: a trainer's schedule for weights refreshed every `every` steps."""
+
+    @jax.jit
+    def run(params, state):
+        carry = step(params, state, True)
+        return jax.lax.scan(lambda c, _: (step(*c, False), None), carry, None, length=every - 1)[0]
+
+    return run
+
+
 def time_fn(fn, *args, repeats: int = 7, inner: int = 1) -> float:
     """Median wall time in seconds of `fn(*args)` (already jitted), after one warm-up call."""
     jax.block_until_ready(fn(*args))

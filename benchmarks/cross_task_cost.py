@@ -21,7 +21,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from benchmarks._timing import scanned_steps, time_fn
+from benchmarks._timing import amortised_steps, scanned_steps, time_fn
 from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, cross_task_gradient, init_cross_task_state, task_losses
 
@@ -59,13 +59,8 @@ def build(num_tasks: int):
         g, s, _ = cross_task_gradient(cross_losses, p, s, hp, val_losses_fn=val_losses, refresh=refresh)
         return sgd(p, g), s
 
-    @jax.jit
-    def amortised(p, s):
-        p, s = vao_step(p, s, True)
-        return jax.lax.scan(lambda c, _: (vao_step(*c, False), None), (p, s), None, length=EVERY - 1)[0]
-
     steps = [scanned_steps(plain, EVERY), scanned_steps(lambda p, s: vao_step(p, s, True), EVERY),
-             scanned_steps(lambda p, s: vao_step(p, s, False), EVERY), amortised]
+             scanned_steps(lambda p, s: vao_step(p, s, False), EVERY), amortised_steps(vao_step, EVERY)]
     return params, init_cross_task_state(k), steps
 
 

@@ -18,7 +18,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from benchmarks._timing import scanned_steps, time_fn
+from benchmarks._timing import amortised_steps, scanned_steps, time_fn
 from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, per_task_grads, vamo_gradient, vamo_transform
 from vamo_jax.mtl.vamo import init_state
@@ -62,13 +62,7 @@ def build(num_tasks: int):
         g, s, _ = vamo_gradient(train_losses, p, s, hp, val_grad=val_grad, refresh=refresh)
         return sgd(p, g), s
 
-    @jax.jit
-    def amortised(p, s):
-        """The trainer's static schedule: one refresh, then EVERY − 1 steps on cached weights."""
-        p, s = vamo_step(p, s, True)
-        return jax.lax.scan(lambda c, _: (vamo_step(*c, False), None), (p, s), None, length=EVERY - 1)[0]
-
-    steps = [scanned_steps(f, EVERY) for f in (plain, explicit, fast)] + [amortised]
+    steps = [scanned_steps(f, EVERY) for f in (plain, explicit, fast)] + [amortised_steps(vamo_step, EVERY)]
     return params, tx.init(params), init_state(num_tasks), steps
 
 
