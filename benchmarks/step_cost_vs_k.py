@@ -18,7 +18,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from benchmarks._timing import time_fn
+from benchmarks._timing import amortised_steps, scanned_steps, time_fn
 from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, per_task_grads, vamo_gradient, vamo_transform
 from vamo_jax.mtl.vamo import init_state
@@ -39,15 +39,6 @@ def build(num_tasks: int):
 
     def sgd(p, g):
         return jax.tree.map(lambda a, b: a - LR * b, p, g)
-
-    def per_step_scan(step):
-        """A jitted run of EVERY consecutive steps, so every variant pays the same dispatch."""
-
-        @jax.jit
-        def run(p, s):
-            return jax.lax.scan(lambda c, _: (step(*c), None), (p, s), None, length=EVERY)[0]
-
-        return run
 
     def plain(p, s):
         return sgd(p, jax.grad(lambda q: jnp.mean((model.apply(q, x) - y) ** 2))(p)), s
@@ -71,13 +62,7 @@ def build(num_tasks: int):
         g, s, _ = vamo_gradient(train_losses, p, s, hp, val_grad=val_grad, refresh=refresh)
         return sgd(p, g), s
 
-    @jax.jit
-    def amortised(p, s):
-        """The trainer's static schedule: one refresh, then EVERY − 1 steps on cached weights."""
-        p, s = vamo_step(p, s, True)
-        return jax.lax.scan(lambda c, _: (vamo_step(*c, False), None), (p, s), None, length=EVERY - 1)[0]
-
-    steps = [per_step_scan(f) for f in (plain, explicit, fast)] + [amortised]
+    steps = [scanned_steps(f, EVERY) for f in (plain, explicit, fast)] + [amortised_steps(vamo_step, EVERY)]
     return params, tx.init(params), init_state(num_tasks), steps
 
 

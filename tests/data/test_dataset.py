@@ -1,4 +1,4 @@
-"""The logs: determinism, temporal split, caching, batching, relabeling."""
+"""The logs: determinism, temporal split, caching, batching."""
 
 import dataclasses
 
@@ -112,19 +112,6 @@ def test_full_window_rewards_sum_to_returns(dataset):
     rtg = np.flip(np.cumsum(np.flip(r, 1), 1), 1)
     np.testing.assert_allclose(rtg[full], np.asarray(b.returns_to_go)[full], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(b.requirement)[full, 0], np.asarray(b.returns_to_go)[full, 0], rtol=1e-4)
-
-
-def test_relabel_rescores_exactly(dataset):
-    tr = dataset.train
-    unit = CONFIG.env.unit_value
-    same = data.relabel(tr, 0, unit)
-    gmv = np.asarray(tr.campaign) == 0
-    np.testing.assert_allclose(np.asarray(same.returns_to_go)[gmv], np.asarray(tr.returns_to_go)[gmv], rtol=1e-6)
-    cart = data.relabel(tr, 2, unit)
-    expected = np.asarray(tr.rewards)[..., 2].sum(1) * unit[2] / np.asarray(tr.budget)
-    np.testing.assert_allclose(np.asarray(cart.returns_to_go)[:, 0], expected, rtol=1e-5)
-    assert np.all(np.asarray(cart.campaign) == 2) and np.all(np.asarray(cart.constraint) == 0)
-    np.testing.assert_array_equal(np.asarray(cart.actions), np.asarray(tr.actions))
 
 
 def test_eval_inputs_replay_the_logged_test_day(dataset):

@@ -32,7 +32,8 @@ class Split:
         future return under the trajectory's own campaign type per unit of budget.
       cost, remaining: (M, T) spend and budget left before the tick.
       budget, constraint: (M,) the advertiser's budget and constraint (target ROI, or target
-        cost per cart; 0 where irrelevant, e.g. after relabeling).
+        cost per cart; after relabeling for another campaign type, the realised one, and 0 where
+        that is undefined: see `vamo_jax.data.relabel`).
       campaign, day, episode, advertiser, category: (M,) int32; `campaign` is the advertiser's
         campaign type (its value channel, index into `spec.CAMPAIGN_NAMES`).
       task: (M,) int32 id in [0, K) of the learning task: the campaign type itself with

@@ -7,7 +7,8 @@ from vamo_jax.mtl.alignment import (
     task_alignment,
     weighted_task_grad,
 )
-from vamo_jax.mtl.losses import check_task_ids, task_counts, task_losses
+from vamo_jax.mtl.cross_task import CrossTaskState, cross_task_gradient, init_cross_task_state
+from vamo_jax.mtl.losses import check_task_ids, task_losses
 from vamo_jax.mtl.vamo import (
     VamoHyperparams,
     VamoState,
@@ -18,14 +19,16 @@ from vamo_jax.mtl.vamo import (
 )
 
 __all__ = [
+    "CrossTaskState",
     "VamoHyperparams",
     "VamoState",
     "check_task_ids",
     "combine",
+    "cross_task_gradient",
+    "init_cross_task_state",
     "linearized_task_losses",
     "per_task_grads",
     "task_alignment",
-    "task_counts",
     "task_losses",
     "task_weights",
     "vamo_gradient",

@@ -42,12 +42,6 @@ def task_losses(
     return jnp.where(counts > 0, sums / safe, 0.0)
 
 
-def task_counts(task_ids: chex.Array, num_tasks: int, example_weights: chex.Array | None = None):
-    """(K,) number (or total weight) of each task's examples in a batch."""
-    w = jnp.ones(task_ids.shape, jnp.float32) if example_weights is None else example_weights
-    return jax.ops.segment_sum(w, task_ids, num_segments=num_tasks)
-
-
 def check_task_ids(task_ids, num_tasks: int, *, where: str = "task_ids") -> None:
     """Eager check at a data boundary: ids are integers in [0, K) and every task is present.
 

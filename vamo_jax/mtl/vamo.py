@@ -156,6 +156,29 @@ def _normalize(
     return raw / jnp.maximum(jnp.sqrt(target_sq_norm * task_sq_norms), tiny)
 
 
+def refreshed_weights(
+    hp: VamoHyperparams,
+    raw: chex.Array,
+    target_sq_norm: chex.Array,
+    task_sq_norms: chex.Array | None,
+    count: chex.Numeric,
+) -> tuple[chex.Array, chex.Array]:
+    """One target's weights at a refresh: normalise the raw alignments, then softmax(m / λ).
+
+    Args:
+      hp: the hyperparameters (`normalize`, `temperature`, `target_entropy`).
+      raw: (K,) raw alignments ⟨target, g_k⟩.
+      target_sq_norm: () ‖target‖².
+      task_sq_norms: (K,) ‖g_k‖² (needed only for normalize="cosine", else None).
+      count: () the step count (for a temperature schedule).
+
+    Returns:
+      weights: (K,) on the simplex; alignment: (K,) the normalised m.
+    """
+    m = _normalize(raw, hp.normalize, target_sq_norm, task_sq_norms)
+    return task_weights(m, hp.temperature_for(count, m)), m
+
+
 def _check_stacked(updates: chex.ArrayTree, num_tasks: int) -> None:
     for path, leaf in jax.tree_util.tree_leaves_with_path(updates):
         if leaf.ndim == 0 or leaf.shape[0] != num_tasks:
@@ -180,9 +203,8 @@ def _refreshed_from_stacked(hp: VamoHyperparams, stacked, val_grad, count):
     target = val_grad if hp.alignment == "validation" else jax.tree.map(lambda g: jnp.mean(g, 0), stacked)
     raw = alignment_lib.stacked_vdot(stacked, target)
     task_sq = alignment_lib.stacked_sq_norms(stacked) if hp.normalize == "cosine" else None
-    target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
-    m = _normalize(raw, hp.normalize, target_sq, task_sq)
-    return task_weights(m, hp.temperature_for(count, m)), m
+    target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
+    return refreshed_weights(hp, raw, target_sq, task_sq, count)
 
 
 def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
@@ -287,9 +309,8 @@ def vamo_gradient(
             target = jax.tree.map(lambda p, g: jnp.asarray(g, p.dtype), params, validation_gradient())
         else:
             target = vjp(jnp.full((k,), 1.0 / k, losses.dtype))
-        target_sq = alignment_lib.tree_vdot(target, target).astype(jnp.float32)
-        m = _normalize(jvp(target).astype(jnp.float32), hp.normalize, target_sq, None)
-        w = task_weights(m, hp.temperature_for(count, m))
+        target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
+        w, m = refreshed_weights(hp, jvp(target).astype(jnp.float32), target_sq, None, count)
         return vjp(w), w, m, losses
 
     def cached():

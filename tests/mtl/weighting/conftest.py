@@ -8,7 +8,7 @@ import pytest
 
 from vamo_jax.mtl import weighting
 
-# The options a method cannot do without (DWA's epoch) and short ones for fast state changes.
+# Short epochs so that DWA's weights move within a few steps.
 REQUIRED = {"dwa": {"epoch_length": 1}}
 
 

@@ -62,7 +62,7 @@ def test_runs_jitted_at_k64(name, run_method):
 
 @pytest.mark.parametrize("name", ["dwa", "famo", "uw", "gradnorm"])
 def test_loss_based_methods_require_task_losses(name):
-    tx = weighting.get(name, 2, **({"epoch_length": 3} if name == "dwa" else {}))
+    tx = weighting.get(name, 2)
     with pytest.raises(ValueError, match="task_losses"):
         jax.jit(tx.update)({"w": jnp.ones((2, 3))}, tx.init(None))
 

@@ -1,5 +1,6 @@
 """Loss-based and stochastic methods, the VAMO names and the registry's errors."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -113,7 +114,6 @@ def test_unknown_method_names_the_choices():
         ("cagrad", {"c": -0.1}, r"c must be in \[0.0, inf\)"),
         ("fairgrad", {"alpha": 0.0}, r"alpha must be in \(0.0, inf\)"),
         ("gradnorm", {"alpha": -1.0}, r"alpha must be in \[0.0, inf\)"),
-        ("dwa", {}, r"needs option\(s\) \['epoch_length'\]"),
         ("dwa", {"epoch_length": 0}, r"epoch_length must be an int ≥ 1"),
         ("famo", {"w_lr": 0.0}, r"w_lr must be in \(0.0, inf\)"),
         ("pcgrad", {"seed": -1}, r"seed must be an int ≥ 0"),
@@ -129,6 +129,15 @@ def test_wrong_task_axis_is_rejected():
     tx = weighting.get("mgda", 3)
     with pytest.raises(ValueError, match="leading task axis of size num_tasks=3"):
         tx.update({"w": jnp.ones((2, 4))}, tx.init(None))
+
+
+@pytest.mark.parametrize("name", weighting.available())
+def test_every_method_builds_with_defaults(name):
+    k = 3
+    tx = weighting.get(name, k)
+    stacked = {"w": jnp.asarray(np.arange(k * 4, dtype=np.float32).reshape(k, 4))}
+    out, state = jax.jit(tx.update)(stacked, tx.init(None), None, task_losses=jnp.ones(k), val_grad={"w": jnp.ones(4)})
+    assert out["w"].shape == (4,) and state.weights.shape == (k,)
 
 
 def test_options_lists_defaults():

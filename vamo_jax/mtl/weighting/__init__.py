@@ -53,16 +53,13 @@ _REGISTRY: dict[str, Callable[..., optax.GradientTransformationExtraArgs]] = {
     "greedy": greedy,
 }
 
-LOSS_BASED = ("dwa", "famo", "uw", "gradnorm")
-
-
 def available() -> tuple[str, ...]:
     """The method names `get` accepts."""
     return tuple(_REGISTRY)
 
 
 def options(name: str) -> dict[str, object]:
-    """The options of method `name` with their defaults (inspect.Parameter.empty if required)."""
+    """The options of method `name` with their defaults (every option has one)."""
     factory = _lookup(name)
     params = list(inspect.signature(factory).parameters.values())[1:]
     return {p.name: p.default for p in params}
@@ -72,7 +69,7 @@ def get(name: str, num_tasks: int, **options_) -> optax.GradientTransformationEx
     """The transform of method `name` for K = `num_tasks` tasks, built with `options_`.
 
     Raises:
-      ValueError: unknown name, unknown or missing option, or an option out of its range.
+      ValueError: unknown name, unknown option, or an option out of its range.
     """
     valid = options(name)
     unknown = sorted(set(options_) - set(valid))
@@ -80,9 +77,6 @@ def get(name: str, num_tasks: int, **options_) -> optax.GradientTransformationEx
         raise ValueError(
             f"unknown option(s) {unknown} for method {name!r}; valid options: {sorted(valid) or 'none'}."
         )
-    missing = [k for k, v in valid.items() if v is inspect.Parameter.empty and k not in options_]
-    if missing:
-        raise ValueError(f"method {name!r} needs option(s) {missing}.")
     return _REGISTRY[name](num_tasks, **options_)
 
 
@@ -96,7 +90,6 @@ __all__ = [
     "DWAState",
     "FAMOState",
     "GradNormState",
-    "LOSS_BASED",
     "PCGradState",
     "RLWState",
     "UWState",

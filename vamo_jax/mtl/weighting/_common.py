@@ -136,17 +136,6 @@ def opt_step(
 # K×K solvers
 
 
-def project_simplex(v: chex.Array) -> chex.Array:
-    """Euclidean projection of (K,) v onto the probability simplex (sort-based, Duchi et al. 2008)."""
-    k = v.shape[0]
-    u = jnp.sort(v)[::-1]
-    css = jnp.cumsum(u) - 1.0
-    idx = jnp.arange(1, k + 1, dtype=v.dtype)
-    rho = jnp.max(jnp.where(u - css / idx > 0, idx, 0.0))
-    tau = css[rho.astype(jnp.int32) - 1] / rho
-    return jnp.maximum(v - tau, 0.0)
-
-
 def simplex_pgd(
     objective: Callable[[chex.Array], chex.Array], w0: chex.Array, num_iters: int, num_steps: int = 24
 ) -> chex.Array:
@@ -161,7 +150,7 @@ def simplex_pgd(
 
     def body(_, w):
         g = grad_fn(w)
-        cand = jax.vmap(lambda s: project_simplex(w - s * g))(steps)
+        cand = jax.vmap(lambda s: optax.projections.projection_simplex(w - s * g))(steps)
         vals = jax.vmap(objective)(cand)
         best = jnp.argmin(vals)
         return jnp.where(vals[best] < objective(w), cand[best], w)
@@ -180,7 +169,7 @@ def simplex_min_quadratic(G: chex.Array, num_iters: int) -> chex.Array:
 
     def body(_, carry):
         w, y, t = carry
-        w_next = project_simplex(y - (G @ y) / lipschitz)
+        w_next = optax.projections.projection_simplex(y - (G @ y) / lipschitz)
         t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         return w_next, w_next + ((t - 1.0) / t_next) * (w_next - w), t_next
 

@@ -30,7 +30,7 @@ class DWAState(NamedTuple):
     prev_loss: chex.Array
 
 
-def dwa(num_tasks: int, epoch_length: int, temperature: float = 2.0) -> optax.GradientTransformationExtraArgs:
+def dwa(num_tasks: int, epoch_length: int = 50, temperature: float = 2.0) -> optax.GradientTransformationExtraArgs:
     """λ_k(t) = K exp(r_k(t−1)/T) / Σ_j exp(r_j(t−1)/T), r_k(t−1) = L̄_k(t−1) / L̄_k(t−2),
 
     with L̄_k(e) the mean training loss of task k over epoch e (as in the reference and LibMTL),
@@ -41,7 +41,8 @@ def dwa(num_tasks: int, epoch_length: int, temperature: float = 2.0) -> optax.Gr
 
     Args:
       num_tasks: K.
-      epoch_length: steps per epoch (≥ 1, required: the loss ratios are over epochs).
+      epoch_length: steps per epoch (≥ 1; the loss ratios are over epochs). The default 50 is the
+        trainer's; set it to the steps of one pass over your data.
       temperature: T > 0 (default 2.0, the paper's).
 
     Reference: Liu, Johns, Davison, "End-to-End Multi-Task Learning with Attention", CVPR 2019.
