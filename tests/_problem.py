@@ -15,13 +15,22 @@ def make_data(key, shift=0.0):
     x = jax.random.normal(kx, (N, T, D))
     task = jnp.arange(N) % K
     w = jax.random.normal(jax.random.PRNGKey(42), (K, D)) + shift
-    y = jnp.cumsum(jnp.einsum("ntd,nd->nt", x, w[task]), axis=1) / T
-    return {"x": x, "y": y, "task": task}
+    y_all = jnp.cumsum(jnp.einsum("ntd,kd->knt", x, w), axis=2) / T  # every example labelled by every task
+    return {"x": x, "y": y_all[task, jnp.arange(N)], "task": task, "y_all": y_all}
 
 
 def _sample(key, data, weights):
     idx = jax.random.choice(key, N, (B,), p=weights / weights.sum())
     return {"x": data["x"][idx], "y": data["y"][idx], "task": data["task"][idx]}
+
+
+def _sample_cross(key, data):
+    """The rows of a training batch, relabelled for every target k: (sources (B,), batches (K, B, …))."""
+    data = data["train"]
+    idx = jax.random.choice(key, N, (B,))
+    batches = {"x": jnp.broadcast_to(data["x"][idx], (K, B, T, D)), "y": data["y_all"][:, idx],
+               "task": jnp.broadcast_to(jnp.arange(K)[:, None], (K, B))}
+    return data["task"][idx], batches
 
 
 def make_problem() -> MultiTaskProblem:
@@ -39,4 +48,5 @@ def make_problem() -> MultiTaskProblem:
         sample_val=lambda key, d: _sample(key, d["val"], jnp.ones(N)),
         sample_task=lambda key, d, k: _sample(key, d["train"], (d["train"]["task"] == k).astype(jnp.float32)),
         data=data,
+        sample_cross=_sample_cross,
     )

@@ -51,7 +51,7 @@ def test_unknown_method_names_the_field_and_the_valid_names():
 
 
 def test_a_method_of_the_wrong_kind_refuses_the_wrong_builder():
-    with pytest.raises(ValueError, match="not an aligned method"):
+    with pytest.raises(ValueError, match="not an aligned or cross-task method"):
         methods.get("equal").hyperparams(3, CONFIG)
     with pytest.raises(ValueError, match="no weighting transform"):
         methods.get("stl").transform(3, CONFIG)

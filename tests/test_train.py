@@ -170,3 +170,50 @@ def test_cosine_schedule_reaches_zero_at_the_last_step():
         updates, state = optimizer.update({"w": jnp.array([1.0, -2.0, 0.5])}, state, params)
         sizes.append(float(jnp.abs(updates["w"]).max()))
     assert sizes[0] > sizes[2] > sizes[3] > 0 and sizes[4] == 0.0  # lr(step 4 of 4) = 0
+
+
+@pytest.mark.parametrize("method", ["vao", "vao_train", "share"])
+def test_cross_task_step_against_explicit_gradients_and_a_numpy_softmax(method):
+    """One VAO step from the same state: L[i, k] built by hand from each source's rows of each
+    target's relabelled batch, K² explicit gradients, weights by a numpy softmax over sources."""
+    config = dataclasses.replace(CONFIG, temperature=0.05)
+    entry = methods.get(method)
+    state = init_train_state(PROBLEM, method, config, jax.random.PRNGKey(5))
+    new, metrics = jax.jit(make_step(PROBLEM, method, config))(state, np.int32(0), PROBLEM.data)
+
+    key_train, key_val = jax.random.split(jax.random.fold_in(state.key, 0))
+    sources, batches = PROBLEM.sample_cross(key_train, PROBLEM.data)
+    val_batch = PROBLEM.sample_val(key_val, PROBLEM.data)
+
+    def loss_ik(params, i, k):
+        batch = jax.tree.map(lambda x: x[k], batches)
+        per_example = PROBLEM.per_example_loss(params, batch)
+        rows = np.asarray(sources) == i
+        return jnp.sum(jnp.where(rows, per_example, 0.0)) / max(rows.sum(), 1)
+
+    grads = [[jax.grad(loss_ik)(state.params, i, k) for k in range(K)] for i in range(K)]
+    flat = np.array([[np.asarray(jax.flatten_util.ravel_pytree(g)[0], np.float64) for g in row] for row in grads])
+    if entry.uniform:
+        w = np.full((K, K), 1.0 / K)
+    else:
+        if entry.alignment == "validation":
+            targets = [jax.grad(lambda p, k=k: task_losses_on(PROBLEM, p, val_batch)[k])(state.params) for k in range(K)]
+            g = np.array([np.asarray(jax.flatten_util.ravel_pytree(t)[0], np.float64) for t in targets])
+        else:
+            g = flat.mean(0)  # target k: the mean over sources of ∇L[i, k]
+        m = np.einsum("ikp,kp->ik", flat, g) / config.temperature
+        w = np.exp(m - m.max(0)) / np.exp(m - m.max(0)).sum(0)
+    np.testing.assert_allclose(metrics.weights, w, rtol=2e-3, atol=1e-6)
+    direction = np.einsum("ik,ikp->p", w, flat) / K
+    _, unravel = jax.flatten_util.ravel_pytree(state.params)
+    optimizer = make_optimizer(config)
+    _, reference = optimizer.update(unravel(jnp.asarray(direction, jnp.float32)), state.opt_state, state.params)
+    chex.assert_trees_all_close(new.opt_state, reference, rtol=2e-3, atol=1e-8)
+    np.testing.assert_allclose(metrics.losses, [float(loss_ik(state.params, k, k)) for k in range(K)], rtol=1e-5)
+
+
+def test_cross_task_methods_train_and_log_each_targets_weights(tmp_path):
+    _, history, _ = fit_method(PROBLEM, "vao", CONFIG, tmp_path / "vao", TASKS)
+    assert history["weights"].shape == (2, CONFIG.steps, K, K)
+    np.testing.assert_allclose(history["weights"].sum(2), 1.0, rtol=1e-5)  # each target's weights over sources
+    assert history["val_losses"][:, -1].mean() < history["val_losses"][:, 0].mean()

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.config import ConfigError
-from vamo_jax.data import Dataset, sample_batch, sample_task_batch
+from vamo_jax.data import Dataset, relabel_for_every_task, sample_batch, sample_cross_batch, sample_task_batch
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import per_example_loss
 from vamo_jax.models.policy import make_policy
@@ -40,11 +40,13 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
 
 
 def make_problem(dataset: Dataset, model_config: ModelConfig, batch_size: int) -> MultiTaskProblem:
-    """The multi-task problem of `dataset`: train on days 1–8, validation batches from day 9."""
+    """The multi-task problem of `dataset`: train on days 1–8, validation batches from day 9;
+    for cross-task methods the training split is relabeled for every task (`data["cross"]`)."""
     check_compatible(dataset, model_config)
     model = make_policy(model_config)
     env, stats, context = dataset.config.env, dataset.stats, model_config.context_len
-    data = {"train": jax.tree.map(jnp.asarray, dataset.train), "val": jax.tree.map(jnp.asarray, dataset.val)}
+    data = {"train": jax.tree.map(jnp.asarray, dataset.train), "val": jax.tree.map(jnp.asarray, dataset.val),
+            "cross": jax.tree.map(jnp.asarray, relabel_for_every_task(dataset.train, env, model_config.num_tasks))}
     example = sample_batch(jax.random.PRNGKey(0), dataset.train, 2, context, stats, env)
 
     return MultiTaskProblem(
@@ -56,4 +58,5 @@ def make_problem(dataset: Dataset, model_config: ModelConfig, batch_size: int) -
         sample_val=lambda key, d: sample_batch(key, d["val"], batch_size, context, stats, env),
         sample_task=lambda key, d, k: sample_task_batch(key, d["train"], k, batch_size, context, stats, env),
         data=data,
+        sample_cross=lambda key, d: sample_cross_batch(key, d["train"], d["cross"], batch_size, context, stats, env),
     )

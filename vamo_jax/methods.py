@@ -9,6 +9,9 @@ A method's `kind` picks the trainer's step (`vamo_jax.train.make_step`):
   aligned        VAMO's exact fast path (`mtl.vamo_gradient`): alignments by one forward-mode
                  product, the combination by its transpose; no per-task gradients
   explicit       K per-task gradients (`mtl.per_task_grads`) and the method's transform
+  cross_task     every source task's batch relabeled for every target task, a K × K loss matrix,
+                 per-target weights over sources by VAO's O(K) path (`mtl.cross_task_gradient`);
+                 uniform weights are naive data sharing
 
 Adding a method is one entry here: its kind and how it is built from the `TrainConfig`.
 """
@@ -34,6 +37,7 @@ class Kind(enum.Enum):
     LOSS_WEIGHTED = "loss_weighted"
     ALIGNED = "aligned"
     EXPLICIT = "explicit"
+    CROSS_TASK = "cross_task"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +49,10 @@ class Method:
       kind: how its step is computed (module docstring).
       weighting: for loss_weighted and explicit methods, the `mtl.weighting` name of its transform.
       options: TrainConfig -> the transform's options (e.g. DWA's epoch length).
-      alignment: for aligned methods, VAMO's target: "validation" or "train" (w/o held-out validation).
+      alignment: for aligned and cross-task methods, the target: "validation" or "train" (w/o
+        held-out validation).
       greedy: for aligned methods, λ → 0 (`GREEDY_TEMPERATURE`) instead of `train.temperature`.
+      uniform: for cross-task methods, keep the uniform weights (never refresh): data sharing.
     """
 
     name: str
@@ -55,6 +61,7 @@ class Method:
     options: Callable[["TrainConfig"], dict] = lambda config: {}
     alignment: str = "validation"
     greedy: bool = False
+    uniform: bool = False
 
     def transform(self, num_tasks: int, config: "TrainConfig") -> optax.GradientTransformationExtraArgs:
         """The weighting transform of a loss_weighted or explicit method over K stacked gradients."""
@@ -63,9 +70,9 @@ class Method:
         return zoo.get(self.weighting, num_tasks, **self.options(config))
 
     def hyperparams(self, num_tasks: int, config: "TrainConfig") -> VamoHyperparams:
-        """VAMO's hyperparameters of an aligned method, from the config."""
-        if self.kind is not Kind.ALIGNED:
-            raise ValueError(f"method {self.name!r} ({self.kind.value}) is not an aligned method.")
+        """VAMO's (or VAO's) hyperparameters of an aligned or cross-task method, from the config."""
+        if self.kind not in (Kind.ALIGNED, Kind.CROSS_TASK):
+            raise ValueError(f"method {self.name!r} ({self.kind.value}) is not an aligned or cross-task method.")
         temperature = GREEDY_TEMPERATURE if self.greedy else config.temperature
         if config.temperature_end is not None:
             from vamo_jax.mtl.temperature import exponential_schedule
@@ -94,6 +101,9 @@ _REGISTRY: dict[str, Method] = {
         Method("greedy", Kind.ALIGNED, greedy=True),
         *(_zoo(name, Kind.EXPLICIT)
           for name in ("pcgrad", "fairgrad", "mgda", "cagrad", "nashmtl", "imtl_g", "aligned_mtl", "gradnorm")),
+        Method("vao", Kind.CROSS_TASK),
+        Method("vao_train", Kind.CROSS_TASK, alignment="train"),
+        Method("share", Kind.CROSS_TASK, uniform=True),
     )
 }
 

@@ -36,7 +36,7 @@ def summarize(
     """
     if baseline not in returns:
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
-    base_mean = np.asarray(returns[baseline]).mean(0)
+    base_mean = np.asarray(returns[baseline], np.float64).mean(0)
     scored = base_mean > 0
     ranks = mean_rank({m: np.asarray(r).mean(0) for m, r in returns.items()})
     out = {"tasks": list(tasks), "baseline": baseline, "methods": {}}

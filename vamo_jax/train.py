@@ -25,7 +25,7 @@ import optax
 
 from vamo_jax import methods as registry
 from vamo_jax.methods import Kind
-from vamo_jax.mtl import per_task_grads, task_losses, vamo_gradient
+from vamo_jax.mtl import cross_task_gradient, init_cross_task_state, per_task_grads, task_losses, vamo_gradient
 from vamo_jax.mtl.vamo import init_state as vamo_init_state
 from vamo_jax.train_config import TrainConfig
 
@@ -46,6 +46,9 @@ class MultiTaskProblem(NamedTuple):
       sample_val: (key, data) -> a mixed validation batch of the same size.
       sample_task: (key, data, k) -> a training batch of task k only (for STL).
       data: the arrays the samplers read (passed to jit as an argument, not baked in).
+      sample_cross: (key, data) -> (source (B,) int task of each row, batches stacked on a
+        leading target axis K: the same B rows relabeled for each target k); for cross-task
+        methods, None where the problem has no relabeling.
     """
 
     num_tasks: int
@@ -56,6 +59,7 @@ class MultiTaskProblem(NamedTuple):
     sample_val: Callable
     sample_task: Callable
     data: Any
+    sample_cross: Callable | None = None
 
 
 @chex.dataclass
@@ -89,7 +93,8 @@ def _averaged(state: TrainState, params, config: TrainConfig):
 
 
 class StepMetrics(NamedTuple):
-    """Per-step metrics: train losses (K,), task weights (K,), gradient global norm ()."""
+    """Per-step metrics: train losses (K,) (cross-task: each task's loss on its own rows), task
+    weights (K,) (cross-task: (K, K) w[i, k] of source i for target k), gradient global norm ()."""
 
     losses: chex.Array
     weights: chex.Array
@@ -115,8 +120,12 @@ def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig
     else:
         params = problem.init_params(jax.random.fold_in(key, 1))
         opt_state = optimizer.init(params)
-        weighting_state = (vamo_init_state(k) if entry.kind is Kind.ALIGNED
-                           else entry.transform(k, config).init(params))
+        if entry.kind is Kind.ALIGNED:
+            weighting_state = vamo_init_state(k)
+        elif entry.kind is Kind.CROSS_TASK:
+            weighting_state = init_cross_task_state(k)
+        else:
+            weighting_state = entry.transform(k, config).init(params)
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state,
                       weighting_state=weighting_state, key=key,
                       ema_params=params if config.ema_decay is not None else ())
@@ -153,7 +162,7 @@ def make_step(problem: MultiTaskProblem, method: str, config: TrainConfig) -> St
     Aligned methods take a fourth argument `refresh` (None: every `update_every` steps).
     """
     builders = {Kind.SINGLE_TASK: _single_task_step, Kind.LOSS_WEIGHTED: _loss_weighted_step,
-                Kind.ALIGNED: _aligned_step, Kind.EXPLICIT: _explicit_step}
+                Kind.ALIGNED: _aligned_step, Kind.EXPLICIT: _explicit_step, Kind.CROSS_TASK: _cross_task_step}
     entry = registry.get(method)
     return builders[entry.kind](problem, entry, config)
 
@@ -240,6 +249,36 @@ def _explicit_step(problem: MultiTaskProblem, entry: registry.Method, config: Tr
     return step
 
 
+def cross_task_losses(problem: MultiTaskProblem, params, sources, batches) -> chex.Array:
+    """(K, K) L[i, k]: target k's loss on source i's rows of `batches[k]` (relabeled for k)."""
+    per_target = jax.vmap(lambda batch: task_losses(problem.per_example_loss(params, batch), sources,
+                                                    problem.num_tasks))(batches)  # (K targets, K sources)
+    return per_target.T
+
+
+def _cross_task_step(problem: MultiTaskProblem, entry: registry.Method, config: TrainConfig) -> StepFn:
+    """VAO: per-target weights over the sources' relabeled batches (uniform for data sharing)."""
+    if problem.sample_cross is None:
+        raise ValueError(f"method {entry.name!r} needs relabeled batches: this problem has no sample_cross.")
+    optimizer, hp = make_optimizer(config), entry.hyperparams(problem.num_tasks, config)
+
+    def step(state: TrainState, step_index, data, refresh=None):
+        key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))
+        sources, batches = problem.sample_cross(key_train, data)
+        val_batch = problem.sample_val(key_val, data)
+        if entry.uniform:
+            refresh = False
+        elif refresh is None:
+            refresh = step_index % config.update_every == 0
+        grads, wstate, losses = cross_task_gradient(
+            lambda p: cross_task_losses(problem, p, sources, batches), state.params, state.weighting_state, hp,
+            val_losses_fn=lambda p: task_losses_on(problem, p, val_batch), refresh=refresh)
+        metrics = StepMetrics(jnp.diagonal(losses), wstate.weights, optax.global_norm(grads))
+        return _apply(optimizer, config, state, grads, wstate), metrics
+
+    return step
+
+
 def make_chunk(problem: MultiTaskProblem, method: str, config: TrainConfig):
     """jit((states, start, data) -> (states, metrics (S, n, …))) running `log_every` steps.
 
@@ -256,7 +295,9 @@ def make_chunk(problem: MultiTaskProblem, method: str, config: TrainConfig):
 def _chunk(states, start, data, *, problem: MultiTaskProblem, method: str, config: TrainConfig):
     step = make_step(problem, method, config)
     every = config.update_every
-    if registry.get(method).kind is Kind.ALIGNED and config.log_every % every == 0:
+    entry = registry.get(method)
+    refreshes = entry.kind is Kind.ALIGNED or (entry.kind is Kind.CROSS_TASK and not entry.uniform)
+    if refreshes and config.log_every % every == 0:
         refreshing = jax.vmap(lambda s, i, d: step(s, i, d, True), in_axes=(0, None, None))
         cached = jax.vmap(lambda s, i, d: step(s, i, d, False), in_axes=(0, None, None))
 

@@ -13,7 +13,7 @@ Evaluation on the test day replays the logged day with some advertisers under a 
 """
 
 from vamo_jax.data.auctionnet import MARKET_COLUMNS, ROW_COLUMNS, export_auctionnet, import_auctionnet
-from vamo_jax.data.batching import sample_batch, sample_task_batch, windows
+from vamo_jax.data.batching import sample_batch, sample_cross_batch, sample_task_batch, windows
 from vamo_jax.data.config import DataConfig
 from vamo_jax.data.dataset import (
     Dataset,
@@ -25,11 +25,11 @@ from vamo_jax.data.dataset import (
     trajectory_requirement,
 )
 from vamo_jax.data.generate import check_no_leak, make_dataset
-from vamo_jax.data.relabel import relabel
+from vamo_jax.data.relabel import relabel, relabel_for_every_task
 
 __all__ = [
     "DataConfig", "Dataset", "MARKET_COLUMNS", "NormStats", "ROW_COLUMNS", "Split",
     "check_no_leak", "compute_norm_stats", "export_auctionnet", "import_auctionnet",
-    "make_dataset", "normalise_requirement", "normalise_states", "trajectory_requirement", "relabel",
-    "sample_batch", "sample_task_batch", "windows",
+    "make_dataset", "normalise_requirement", "normalise_states", "relabel", "relabel_for_every_task",
+    "sample_batch", "sample_cross_batch", "sample_task_batch", "trajectory_requirement", "windows",
 ]

@@ -74,6 +74,28 @@ def sample_task_batch(
     return windows(k_end, split, rows, context, stats, env)
 
 
+def sample_cross_batch(
+    key: chex.PRNGKey,
+    split: Split,
+    relabeled: Split,
+    batch_size: int,
+    context: int,
+    stats: NormStats,
+    env: EnvParams,
+) -> tuple[chex.Array, TrajectoryBatch]:
+    """The windows of `sample_batch(key, split, …)` drawn from each relabeled copy of `split`.
+
+    Args:
+      relabeled: `split` relabeled for every target task, (K, M, …) (`relabel_for_every_task`).
+
+    Returns:
+      (source (B,) int32 learning task of each row, a `TrajectoryBatch` with a leading target axis
+      K: the same B windows relabeled for each target k).
+    """
+    source = sample_batch(key, split, batch_size, context, stats, env).task
+    return source, jax.vmap(lambda copy: sample_batch(key, copy, batch_size, context, stats, env))(relabeled)
+
+
 def windows(
     key: chex.PRNGKey,
     split: Split,

@@ -34,10 +34,13 @@ returned unchanged, every field bit-identical.
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from vamo_jax.data.auctionnet import returns_to_go
 from vamo_jax.data.dataset import Split
+from vamo_jax.data.tasks import task_channels
+from vamo_jax.sim.params import EnvParams
 
 CART = 2
 
@@ -92,3 +95,15 @@ def _hindsight_constraint(value: np.ndarray, cost: np.ndarray, channel: int) -> 
     """(M,) realised ROI (value / cost), or cost per cart (cost / carts) for CartCnt; 0 if undefined."""
     num, den = (cost, value) if channel == CART else (value, cost)
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def relabel_for_every_task(split: Split, env: EnvParams, num_tasks: int) -> Split:
+    """`split` relabeled for each learning task k, stacked on a leading axis K (K, M, …).
+
+    Copy k is `relabel(split, channel of k)` with learning task k (with per-category sub-tasks,
+    K > 3, several tasks share a campaign type and so a relabeling); the rows keep their order, so
+    the same rows and windows drawn from every copy (`sample_cross_batch`) are aligned.
+    """
+    copies = [relabel(split, int(c), env.unit_value).replace(task=np.full_like(np.asarray(split.task), k))
+              for k, c in enumerate(task_channels(env, num_tasks))]
+    return jax.tree.map(lambda *xs: np.stack(xs), *copies)
