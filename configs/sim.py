@@ -1,4 +1,5 @@
-"""The main job: STL, equal weighting and VAMO on the simulated three-task data, 3 seeds.
+"""The main job: STL, equal weighting, VAMO, naive data sharing and cross-task VAO on the simulated
+three-task data, 3 seeds.
 
 Sized to run end to end on a 2-core CPU in minutes: 48 advertisers and 24k impressions a day
 (AuctionNet has ~500k), the paper's scarce 20/20/10 training trajectories per task, a small
@@ -27,7 +28,7 @@ def get_config() -> Config:
             film=True, heads="per_task", mode="action",
         ),
         train=TrainConfig(
-            methods=("stl", "equal", "vamo"), num_seeds=3, seed=0, steps=500, batch_size=32,
+            methods=("stl", "equal", "vamo", "share", "vao"), num_seeds=3, seed=0, steps=500, batch_size=32,
             learning_rate=1e-3, temperature=1.0, update_every=5, log_every=50, checkpoint_every=250,
         ),
         eval=EvalConfig(target_quantile=0.9),

@@ -21,6 +21,7 @@ def get_config():
         model=dataclasses.replace(base.model, history_len=48, embed_dim=8, depth=1, num_heads=1,
                                   context_len=4, periods=(24,), kernel_sizes=(1,), timesnet_width=2,
                                   head_hidden=8),
-        train=dataclasses.replace(base.train, num_seeds=2, steps=8, batch_size=8, log_every=4,
-                                  checkpoint_every=4, progress=False),
+        # The cross-task methods' bidding path is tested on this data in tests/test_bidding.py.
+        train=dataclasses.replace(base.train, methods=("stl", "equal", "vamo"), num_seeds=2, steps=8,
+                                  batch_size=8, log_every=4, checkpoint_every=4, progress=False),
     )

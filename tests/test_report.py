@@ -60,6 +60,19 @@ def test_task_weights_of_many_methods_are_a_grid(tmp_path):
     assert width < 1600 and height > 3 * 270  # 4 panels a row, 4 rows (was 14 in one 5040 × 270 row)
 
 
+def test_cross_task_weights_get_a_panel_per_target(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    w = np.zeros((2, 3, 3, 3))
+    w[..., 0, :] = 1.0  # every target puts all its weight on source 0
+    history = {"steps": np.arange(3), "weights": w, "losses": np.ones((2, 3, 3)),
+               "val_steps": np.arange(2), "val_losses": np.ones((2, 2, 3))}
+    titles, original = [], plt.Axes.set
+    monkeypatch.setattr(plt.Axes, "set", lambda ax, **kw: (titles.append(kw.get("title")), original(ax, **kw))[1])
+    plot_training(tmp_path, {"vao": history}, ["gmv", "dir_gmv", "cart"])
+    assert [t for t in titles if t and "sources" in t] == [f"vao: sources for {t}" for t in ("gmv", "dir_gmv", "cart")]
+
+
 def test_many_tasks_table_and_figures_stay_readable(tmp_path):
     tasks = [f"gmv.{k}" for k in range(8)]
     returns = {"stl": np.ones((2, 8)), "vamo": np.full((2, 8), 2.0)}

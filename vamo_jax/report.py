@@ -120,8 +120,9 @@ WEIGHT_PANELS_PER_ROW = 4
 
 def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[str],
                   weighted: Sequence[str] | None = None) -> list[Path]:
-    """Task weights over training (a grid, one panel per weighted row), train and validation loss
-    per task; one PNG each. `weighted`: the rows whose weights mean something (default: all but stl)."""
+    """Task weights over training (a grid: one panel per weighted row, one per target for a
+    cross-task row), train and validation loss per task; one PNG each. `weighted`: the rows whose
+    weights mean something (default: all but stl). Weights: (S, steps, K) or (S, steps, K, K)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,19 +130,23 @@ def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[
 
     paths = []
     weighted = {m: histories[m] for m in (weighted if weighted is not None else histories) if m != "stl"}
-    if weighted:
-        cols = min(len(weighted), WEIGHT_PANELS_PER_ROW)
-        rows = -(-len(weighted) // cols)
+    # One panel per weighted row; a cross-task row's weights are (K, K): a panel per target k
+    # with its weights over the sources.
+    panels = [(f"{m}: task weights", h["steps"], h["weights"]) if h["weights"].ndim == 3 else
+              (f"{m}: sources for {tasks[k]}", h["steps"], h["weights"][..., k])
+              for m, h in weighted.items() for k in range(h["weights"].shape[-1] if h["weights"].ndim == 4 else 1)]
+    if panels:
+        cols = min(len(panels), WEIGHT_PANELS_PER_ROW)
+        rows = -(-len(panels) // cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
-        for ax in axes.flat[len(weighted):]:
+        for ax in axes.flat[len(panels):]:
             ax.set_visible(False)
-        for ax, (method, h) in zip(axes.flat, weighted.items()):
-            w = h["weights"]  # (S, steps, K)
+        for ax, (title, steps, w) in zip(axes.flat, panels):  # w: (S, steps, K)
             for k, task in enumerate(tasks):
-                ax.plot(h["steps"], w[:, :, k].mean(0), label=task)
+                ax.plot(steps, w[:, :, k].mean(0), label=task)
                 if len(tasks) <= MAX_TASK_PANELS:
-                    ax.fill_between(h["steps"], w[:, :, k].min(0), w[:, :, k].max(0), alpha=0.2)
-            ax.set(title=f"{method}: task weights", xlabel="step", ylim=(0, 1))
+                    ax.fill_between(steps, w[:, :, k].min(0), w[:, :, k].max(0), alpha=0.2)
+            ax.set(title=title, xlabel="step", ylim=(0, 1))
         if len(tasks) <= MAX_TASK_PANELS:
             axes[0][0].legend()
         paths.append(save_figure(fig, Path(workdir) / "task_weights.png"))
