@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks._timing import amortised_steps, scanned_steps, time_fn
-from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, mixed_batch
+from tests._tiny_transformer import TinyCausalTransformer, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, cross_task_gradient, init_cross_task_state, task_losses
 
 BATCH, SEQ, FEATURES, LR, EVERY = 64, 8, 4, 1e-2, 5

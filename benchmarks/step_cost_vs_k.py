@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks._timing import amortised_steps, scanned_steps, time_fn
-from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
+from tests._tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, per_task_grads, vamo_gradient, vamo_transform
 from vamo_jax.mtl.vamo import init_state
 

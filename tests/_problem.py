@@ -3,7 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-from vamo_jax.examples.tiny_transformer import TinyCausalTransformer
+from tests._tiny_transformer import TinyCausalTransformer
 from vamo_jax.train import MultiTaskProblem
 
 MODEL = TinyCausalTransformer(width=8, depth=1, heads=1)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from vamo_jax.examples.tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
+from tests._tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
 from vamo_jax.mtl import VamoHyperparams, per_task_grads, task_alignment, vamo_gradient, vamo_transform
 from vamo_jax.mtl.alignment import stacked_vdot
 from vamo_jax.mtl.vamo import init_state
