@@ -82,7 +82,8 @@ def test_a_ci_scipy_cannot_compute_is_nan_with_its_reason():
     ci = delta_m_ci(base * 1.1, base, seed=0)  # some resamples divide by a zero baseline mean
     assert ci.estimate == pytest.approx(-10.0)
     assert np.isnan(ci.low) and not ci.resolved and ci.note.startswith("no interval:")
-    assert Interval(1.0, float("nan"), float("nan")).as_dict()["resolved"] is False
+    assert Interval(1.0, float("nan"), float("nan")).as_dict() == {"estimate": 1.0, "low": None, "high": None,
+                                                                   "resolved": False}
 
 
 def test_test_draws_are_averaged_within_a_seed_the_seed_is_the_resampling_unit():

@@ -59,10 +59,16 @@ class Interval(NamedTuple):
         return bool(self.low > 0 or self.high < 0)
 
     def as_dict(self) -> dict:
-        out = {"estimate": self.estimate, "low": self.low, "high": self.high, "resolved": self.resolved}
+        """JSON-ready: a missing (NaN) number is None (JSON null)."""
+        out = {"estimate": _json_number(self.estimate), "low": _json_number(self.low),
+               "high": _json_number(self.high), "resolved": self.resolved}
         if self.note:
             out["note"] = self.note
         return out
+
+
+def _json_number(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def seed_means(x, ndim: int) -> np.ndarray:
