@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vamo_jax.score import constraint_ratio, online_ratio, score, task_means, violated
+from vamo_jax.score import constraint_ratio, online_ratio, score, task_means, task_scores, violated
 
 UNIT = (1.0, 1.0, 6.0)  # EnvParams.unit_value: a cart is worth 6 in bid currency
 
@@ -77,3 +77,17 @@ def test_task_means_against_a_loop():
     np.testing.assert_allclose(task_means(x, tasks, 3), expected)
     with pytest.raises(ValueError, match="no advertiser"):
         task_means(x, np.array([0, 0, 0, 1, 1, 1]), 3)
+
+
+def test_task_scores_are_the_mean_score_and_violation_share_of_each_tasks_advertisers():
+    campaign = np.array([0, 2, 1, 2])
+    tasks = np.array([0, 2, 1, 2])
+    constraint = np.array([1.5, 5.0, 1.0, 5.0])
+    value = np.array([[300.0, 10.0, 50.0, 0.0]])  # (S = 1, N = 4)
+    cost = np.array([[400.0, 40.0, 25.0, 30.0]])
+    got = task_scores(value, cost, constraint, campaign, tasks, 3, UNIT)
+    # gmv: ROI 0.75 of 1.5; dir_gmv: ROI 2, met; cart: CPA 4 ≤ 5 (10 carts kept) and 0 carts for 30 (0).
+    np.testing.assert_allclose(got["score"], [[300.0 * 0.25, 50.0, (10.0 + 0.0) / 2]])
+    np.testing.assert_allclose(got["violation_rate"], [[1.0, 0.0, 0.5]])
+    draws = task_scores(np.stack([value, value], 1), np.stack([cost, cost], 1), constraint, campaign, tasks, 3, UNIT)
+    assert draws["score"].shape == (1, 2, 3)  # (S, D, K): leading axes carried

@@ -127,3 +127,23 @@ def task_means(x, tasks, num_tasks: int) -> np.ndarray:
         raise ValueError(f"task_means: tasks {np.flatnonzero(counts == 0).tolist()} have no advertiser.")
     onehot = tasks[:, None] == np.arange(num_tasks)  # (N, K)
     return (x @ onehot) / counts
+
+
+def task_scores(value, cost, constraint, campaign, tasks, num_tasks: int, unit_value,
+                beta: float = 2.0) -> dict[str, np.ndarray]:
+    """Per learning task, the mean score of its advertisers and the share of them that miss their constraint.
+
+    Args:
+      value, cost: (…, N) per-advertiser own-campaign value and spend (e.g. (S, N) per seed, or
+        (S, D, N) per seed and test draw).
+      constraint, campaign, tasks: (N,) `World.constraint`, `World.campaign`, each advertiser's
+        learning task in [0, K).
+      num_tasks: K. unit_value, beta: as `score`.
+
+    Returns:
+      {"score": (…, K) mean score (the results table's per-task return), "violation_rate": (…, K)}.
+    """
+    return {
+        "score": task_means(score(value, cost, constraint, campaign, unit_value, beta), tasks, num_tasks),
+        "violation_rate": task_means(violated(value, cost, constraint, campaign, unit_value), tasks, num_tasks),
+    }
