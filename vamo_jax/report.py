@@ -61,7 +61,8 @@ def summarize(
     ranks = mean_rank({m: r.mean(0) for m, r in returns.items()})
     out = {"tasks": list(tasks), "baseline": baseline, "references": references,
            "ci": {"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
-                  "seed": ci_seed, "unit": "training seed, paired across methods; test draws averaged within a seed"},
+                  "seed": ci_seed, "num_seeds": int(returns[baseline].shape[0]),
+                  "unit": "training seed, paired across methods; test draws averaged within a seed"},
            "methods": {}}
     if not scored.all():
         left_out = [t for t, s in zip(tasks, scored) if not s]
@@ -171,6 +172,11 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean [
     lines += ["", (f"[low, high]: {100 * results['ci']['confidence']:.0f}% bootstrap CI over training seeds, "
                    f"paired on seeds; {legend} P(> {baseline}): probability that a seed of the row beats a seed "
                    f"of {baseline} (0.5 = no difference).")]
+    coverage = ", ".join(f"{c:.0%} at {n}" for n, c in stats.MEASURED_COVERAGE)
+    if results["ci"]["num_seeds"] < stats.MEASURED_COVERAGE[-1][0]:
+        lines += ["", f"With {results['ci']['num_seeds']} seeds these intervals cover less than their nominal level "
+                      f"(a 95% bootstrap CI of a normal mean covered {coverage} seeds): a CI that barely excludes 0 "
+                      "is weak evidence."]
     if any(ci["low"] is None for ci in intervals):
         lines += ["", f"(no CI): no interval, fewer than {stats.MIN_SEEDS} seeds or a degenerate bootstrap "
                       "(the reason is in results.json)."]
