@@ -124,13 +124,14 @@ def bootstrap_ci(
         result = scipy.stats.bootstrap((np.arange(num_seeds),), of_indices, vectorized=True, n_resamples=n_resamples,
                                        confidence_level=confidence, method=method, rng=np.random.default_rng(seed))
     spread = result.bootstrap_distribution
-    if np.all(np.isfinite(spread)) and np.ptp(spread) <= 1e-9 * max(1.0, abs(estimate)):
+    # Equal up to rounding (a constant paired difference): BCa would divide by zero.
+    if np.all(np.isfinite(spread)) and np.ptp(spread) <= 1e-9 * np.abs(spread).max():
         return Interval(estimate, estimate, estimate, "every resample gives the same value: the interval is a point.")
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    said = "; ".join(sorted({str(w.message).split("\n")[0] for w in caught}))
     if not (np.isfinite(low) and np.isfinite(high)):
-        reason = "; ".join(sorted({str(w.message).split("\n")[0] for w in caught})) or "non-finite resamples"
-        return Interval(estimate, float("nan"), float("nan"), f"no interval: {reason}")
-    return Interval(estimate, low, high)
+        return Interval(estimate, float("nan"), float("nan"), f"no interval: {said or 'non-finite resamples'}")
+    return Interval(estimate, low, high, f"scipy: {said}" if said else "")
 
 
 def mean_ci(x, *, seed: int, **options) -> Interval:
