@@ -3,13 +3,17 @@ import json
 import numpy as np
 import pytest
 
+from vamo_jax import report
+from vamo_jax.mtl.metrics import delta_m
 from vamo_jax.report import (
     markdown_table,
+    plot_delta_m,
     plot_returns,
     plot_training,
     summarize,
     write_results,
 )
+from vamo_jax.stats import delta_m_ci, probability_of_improvement
 
 
 def test_summary_schema_delta_m_and_files(tmp_path):
@@ -23,7 +27,7 @@ def test_summary_schema_delta_m_and_files(tmp_path):
     assert results["methods"]["stl"]["delta_m"] == 0.0
     assert vamo["mean_rank"] == 1.0 and vamo["metrics"]["cost"]["cart"]["mean"] == 1.0
     table = markdown_table(results)
-    assert "| vamo | 2.100 ± 0.100 | 2.200 ± 0.200 |" in table
+    assert "| vamo | 2.100 (no CI) | 2.200 (no CI) |" in table and "fewer than 3 seeds" in table  # 2 seeds
     write_results(tmp_path, results, table)
     assert json.loads((tmp_path / "results.json").read_text())["methods"]["vamo"]["delta_m"] == vamo["delta_m"]
     history = {"steps": np.arange(20), "losses": np.ones((2, 20, 2)), "weights": np.full((2, 20, 2), 0.5),
@@ -87,3 +91,77 @@ def test_many_tasks_table_and_figures_stay_readable(tmp_path):
     from matplotlib.image import imread
 
     assert imread(tmp_path / "losses.png").shape[1] < 2500  # MAX_TASK_PANELS panels wide, not 8
+
+
+def _eight_seeds():
+    rng = np.random.default_rng(0)
+    stl = rng.uniform(80.0, 120.0, (8, 3))
+    noise = np.array([1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 0.5, -0.5])[:, None] * [4.0, 6.0, 5.0]  # symmetric, mean 0
+    return {"stl": stl, "big": 1.5 * stl + rng.normal(0.0, 1.0, (8, 3)), "noise": stl + noise}
+
+
+def test_a_large_improvement_is_resolved_pure_noise_is_not_and_the_table_marks_only_the_first():
+    results = summarize(_eight_seeds(), ["gmv", "dir_gmv", "cart"])
+    big, noise = (results["methods"][m]["comparisons"]["stl"] for m in ("big", "noise"))
+    assert big["delta_m"]["resolved"] and big["delta_m"]["high"] < -40.0
+    assert all(big["per_task"][t]["resolved"] for t in results["tasks"])
+    assert not noise["delta_m"]["resolved"] and noise["delta_m"]["low"] < 0.0 < noise["delta_m"]["high"]
+    assert not any(noise["per_task"][t]["resolved"] for t in results["tasks"])
+    assert big["probability_of_improvement"]["mean"] > 0.9
+    rows = {line.split(" | ")[0][2:]: line for line in markdown_table(results).splitlines() if line.startswith("| ")}
+    assert rows["big"].count("*") == 4 and "*" not in rows["noise"] and "*" not in rows["stl"]
+    assert "Δm% vs stl [95% CI]" in rows["method"] and "the CI excludes 0" in markdown_table(results)
+
+
+def test_comparisons_against_the_baseline_and_equal_match_a_direct_computation():
+    returns = _eight_seeds()
+    returns["equal"] = returns.pop("noise")
+    tasks = ["gmv", "dir_gmv", "cart"]
+    results = summarize(returns, tasks, extra={"score": returns, "violation_rate": {m: r * 0 for m, r in returns.items()}},
+                        ci_seed=3)
+    big = results["methods"]["big"]
+    assert results["references"] == ["stl", "equal"] and set(big["comparisons"]) == {"stl", "equal"}
+    assert set(results["methods"]["stl"]["comparisons"]) == {"equal"}
+    assert big["comparisons"]["stl"]["delta_m"]["estimate"] == pytest.approx(big["delta_m"])
+    assert big["comparisons"]["equal"]["delta_m"]["estimate"] == pytest.approx(
+        delta_m(returns["big"].mean(0), returns["equal"].mean(0)))
+    direct = delta_m_ci(returns["big"], returns["equal"], seed=3)
+    assert (big["comparisons"]["equal"]["delta_m"]["low"], big["comparisons"]["equal"]["delta_m"]["high"]) == (direct.low, direct.high)
+    diff = big["comparisons"]["equal"]["per_task"]["cart"]["estimate"]
+    assert diff == pytest.approx(returns["big"][:, 2].mean() - returns["equal"][:, 2].mean())
+    assert big["comparisons"]["equal"]["probability_of_improvement"]["mean"] == probability_of_improvement(
+        returns["big"], returns["equal"])[0]
+    ci = big["per_task_ci"]["gmv"]
+    assert ci["low"] < returns["big"][:, 0].mean() < ci["high"]
+    assert set(big["metrics"]) == {"score", "violation_rate"} and big["metrics"]["violation_rate"]["cart"]["mean"] == 0.0
+    assert summarize(returns, tasks, ci_seed=3) == summarize(returns, tasks, ci_seed=3)  # deterministic
+    table = markdown_table(results)
+    assert "Δm% vs equal [95% CI]" in table and "†" in table
+
+
+def test_test_draws_are_averaged_within_each_seed():
+    returns = {m: np.repeat(r[..., None], 4, axis=-1) + [-1.0, 1.0, -2.0, 2.0] for m, r in _eight_seeds().items()}
+    with_draws = summarize(returns, ["gmv", "dir_gmv", "cart"])
+    assert with_draws == summarize({m: r.mean(-1) for m, r in returns.items()}, ["gmv", "dir_gmv", "cart"])
+
+
+def test_the_plots_draw_the_ci_not_the_std(tmp_path, monkeypatch):
+    results = summarize(_eight_seeds(), ["gmv", "dir_gmv", "cart"])
+    figures = []
+    monkeypatch.setattr(report, "save_figure", lambda fig, path: figures.append(fig) or path)
+    plot_delta_m(tmp_path, results)
+    plot_returns(tmp_path, results)
+    from matplotlib.container import BarContainer
+
+    delta_ax, gmv_ax = figures[0].axes[0], figures[1].axes[0]
+    delta_bars, gmv_bars = ([c for c in ax.containers if isinstance(c, BarContainer)] for ax in (delta_ax, gmv_ax))
+    rows = [r for r in results["methods"] if r != "stl"]
+    for i, row in enumerate(rows):
+        ci = results["methods"][row]["comparisons"]["stl"]["delta_m"]
+        segment = delta_bars[i].errorbar.lines[2][0].get_segments()[0]
+        np.testing.assert_allclose(sorted(segment[:, 1]), [ci["low"], ci["high"]])
+    for i, method in enumerate(results["methods"]):
+        ci = results["methods"][method]["per_task_ci"]["gmv"]
+        segment = gmv_bars[i].errorbar.lines[2][0].get_segments()[0]
+        np.testing.assert_allclose(sorted(segment[:, 1]), [ci["low"], ci["high"]])
+    assert [t.get_text() for t in delta_ax.get_xticklabels()] == ["big*", "noise"]

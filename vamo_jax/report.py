@@ -8,7 +8,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from vamo_jax import stats
 from vamo_jax.mtl.metrics import delta_m, mean_rank
+
+
+REFERENCES = ("equal",)
+"""Rows every method is also compared with (paired CIs), besides the baseline, when present."""
 
 
 def summarize(
@@ -16,49 +21,84 @@ def summarize(
     tasks: Sequence[str],
     baseline: str = "stl",
     extra: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    ci_seed: int = 0,
 ) -> dict:
     """The results dictionary.
 
     Δm% (paper §4.1) is taken over the tasks where the baseline's mean return is > 0 (a task
     whose baseline earns nothing has no relative change); `tasks_left_out` counts the others.
+    Every method is compared with the baseline and with each of `REFERENCES` present (paired on
+    seeds, `vamo_jax.stats`): Δm% and each task's return difference with their 95% bootstrap
+    CIs, `resolved` where the CI excludes 0, and the probability of improvement.
 
     Args:
-      returns: method -> (S, K) per-seed, per-task test-day return.
+      returns: method -> (S, K) per-seed, per-task test-day return, or (S, K, D) with D test
+        draws (averaged within a seed: the seed is the resampling unit of the CIs).
       tasks: the K task names.
       baseline: the method Δm% is measured against (STL in the paper).
-      extra: optional metric name -> method -> (S, K) further per-task metrics (cost, ROI, …).
+      extra: optional metric name -> method -> (S, K) or (S, K, D) further per-task metrics
+        (score, value, cost, online ratio, violation rate, …); any name flows through.
+      ci_seed: the seed of every bootstrap resampling (same inputs and seed, same CIs).
 
     Returns:
-      {"tasks": [...], "baseline": name, "methods": {name: {"per_task": {task: {"mean", "std",
-      "seeds"}}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
-      "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "metrics": {metric: {task:
-      {"mean", "std", "seeds"}}}}}}, with a "note" when tasks are left out.
+      {"tasks": [...], "baseline": name, "references": [baseline, "equal"?], "ci": {how the CIs
+      are made}, "methods": {name: {"per_task": {task: {"mean", "std", "seeds"}}, "per_task_ci":
+      {task: interval}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
+      "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "comparisons": {reference:
+      {"delta_m": interval, "per_task": {task: interval of the return difference method −
+      reference}, "probability_of_improvement": {"mean", "per_task": {task: P}}}}, "metrics":
+      {metric: {task: {"mean", "std", "seeds"}}}}}}, with a "note" when tasks are left out. An
+      interval is {"estimate", "low", "high", "resolved"[, "note"]}; low/high are null when
+      there is no interval (fewer than `stats.MIN_SEEDS` seeds, or a degenerate bootstrap: the
+      note says which).
     """
     if baseline not in returns:
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
-    base_mean = np.asarray(returns[baseline], np.float64).mean(0)
+    returns = {m: stats.seed_means(r, 2) for m, r in returns.items()}
+    base_mean = returns[baseline].mean(0)
     scored = base_mean > 0
-    ranks = mean_rank({m: np.asarray(r).mean(0) for m, r in returns.items()})
-    out = {"tasks": list(tasks), "baseline": baseline, "methods": {}}
+    references = [baseline] + [r for r in REFERENCES if r in returns and r != baseline]
+    ranks = mean_rank({m: r.mean(0) for m, r in returns.items()})
+    out = {"tasks": list(tasks), "baseline": baseline, "references": references,
+           "ci": {"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
+                  "seed": ci_seed, "num_seeds": int(returns[baseline].shape[0]),
+                  "unit": "training seed, paired across methods; test draws averaged within a seed"},
+           "methods": {}}
     if not scored.all():
         left_out = [t for t, s in zip(tasks, scored) if not s]
         out["note"] = (f"Δm% is over {int(scored.sum())} of {len(tasks)} tasks: the baseline earns nothing on "
                        f"{', '.join(left_out[:6])}{' …' if len(left_out) > 6 else ''}.")
     for method, r in returns.items():
-        r = np.asarray(r, np.float64)
         dm, per_seed = delta_m_scored(r, base_mean)
         entry = {
             "per_task": _per_task(r, tasks),
+            "per_task_ci": dict(zip(tasks, (ci.as_dict() for ci in stats.task_mean_cis(r, seed=ci_seed)))),
             "delta_m": dm,
             "delta_m_seeds": per_seed,
             "delta_m_std": float(np.std(per_seed)) if per_seed else float("nan"),
             "tasks_left_out": int((~scored).sum()),
             "mean_rank": ranks[method],
+            "comparisons": {ref: compare(r, returns[ref], tasks, ci_seed) for ref in references if ref != method},
         }
         if extra:
-            entry["metrics"] = {name: _per_task(np.asarray(v[method], np.float64), tasks) for name, v in extra.items()}
+            entry["metrics"] = {name: _per_task(stats.seed_means(v[method], 2), tasks) for name, v in extra.items()}
         out["methods"][method] = entry
     return out
+
+
+def compare(method: np.ndarray, reference: np.ndarray, tasks: Sequence[str], ci_seed: int = 0) -> dict:
+    """One paired comparison, method against reference, both (S, K) (or (S, K, D)).
+
+    Returns:
+      {"delta_m": interval of Δm% (over the tasks the reference scores), "per_task": {task:
+      interval of the return difference}, "probability_of_improvement": {"mean", "per_task"}}.
+    """
+    mean, per_task = stats.probability_of_improvement(method, reference)
+    return {
+        "delta_m": stats.delta_m_ci(method, reference, seed=ci_seed).as_dict(),
+        "per_task": dict(zip(tasks, (ci.as_dict() for ci in stats.task_difference_cis(method, reference, seed=ci_seed)))),
+        "probability_of_improvement": {"mean": mean, "per_task": dict(zip(tasks, per_task.tolist()))},
+    }
 
 
 def delta_m_scored(returns: np.ndarray, baseline_mean: np.ndarray) -> tuple[float, list[float]]:
@@ -90,23 +130,69 @@ MAX_TASK_PANELS = 6
 per-category tasks); every task's numbers are always in results.json."""
 
 
-def markdown_table(results: dict, title: str = "Test-day return per task (mean ± std over seeds)") -> str:
+RESOLVED_MARKS = ("*", "†")
+"""Marks of a resolved difference (CI excludes 0) against the baseline and against equal."""
+
+
+def markdown_table(results: dict, title: str = "Test-day return per task (mean [95% CI] over seeds)") -> str:
+    """The Table-1-shaped table of `summarize`'s results, with CIs and resolved marks.
+
+    A task cell is `mean [low, high]` (the 95% bootstrap CI of the mean), followed by `*` when its
+    difference from the baseline is resolved and `†` when its difference from equal is; the Δm%
+    columns carry the same marks; a legend line says so.
+    """
     tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
+    baseline, references = results["baseline"], results["references"]
+    marks = dict(zip(references, RESOLVED_MARKS))
     lines = [
-        f"**{title}**; Δm% against {results['baseline']} (lower is better).",
+        f"**{title}**; Δm% against {' and '.join(references)} (lower is better).",
         "",
-        "| method | " + " | ".join(tasks) + " | Δm% | mean rank |",
-        "|---|" + "---:|" * (len(tasks) + 2),
+        "| method | " + " | ".join(tasks) + "".join(f" | Δm% vs {r} [95% CI]" for r in references)
+        + f" | P(> {baseline}) | mean rank |",
+        "|---|" + "---:|" * (len(tasks) + len(references) + 2),
     ]
+    intervals = []
     for method, entry in results["methods"].items():
-        cells = [f"{entry['per_task'][t]['mean']:.3f} ± {entry['per_task'][t]['std']:.3f}" for t in tasks]
-        dm = f"{entry['delta_m']:+.2f} ± {entry['delta_m_std']:.2f}"
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {dm} | {entry['mean_rank']:.2f} |")
+        comparisons, cells = entry["comparisons"], []
+        for t in tasks:
+            ci = entry["per_task_ci"][t]
+            intervals.append(ci)
+            cells.append(_ci_text(ci, ".3f") + "".join(
+                m for r, m in marks.items() if r in comparisons and comparisons[r]["per_task"][t]["resolved"]))
+        for ref in references:
+            if ref == method:
+                cells.append(f"{entry['delta_m']:+.2f}" if ref == baseline else "—")
+                continue
+            ci = comparisons[ref]["delta_m"]
+            intervals.append(ci)
+            cells.append(_ci_text(ci, "+.2f") + (marks[ref] if ci["resolved"] else ""))
+        cells.append(f"{comparisons[baseline]['probability_of_improvement']['mean']:.2f}" if method != baseline else "—")
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {entry['mean_rank']:.2f} |")
+    legend = " ".join(f"`{m}` its difference from {r} is resolved (the CI excludes 0);" for r, m in marks.items())
+    lines += ["", (f"[low, high]: {100 * results['ci']['confidence']:.0f}% bootstrap CI over training seeds, "
+                   f"paired on seeds; {legend} P(> {baseline}): probability that a seed of the row beats a seed "
+                   f"of {baseline} (0.5 = no difference).")]
+    coverage = ", ".join(f"{c:.0%} at {n}" for n, c in stats.MEASURED_COVERAGE)
+    if results["ci"]["num_seeds"] < stats.MEASURED_COVERAGE[-1][0]:
+        lines += ["", f"With {results['ci']['num_seeds']} seeds these intervals cover less than their nominal level "
+                      f"(a 95% bootstrap CI of a normal mean covered {coverage} seeds): a CI that barely excludes 0 "
+                      "is weak evidence."]
+    if any(ci["low"] is None for ci in intervals):
+        lines += ["", f"(no CI): no interval, fewer than {stats.MIN_SEEDS} seeds or a degenerate bootstrap "
+                      "(the reason is in results.json)."]
     if not tasks:
         lines += ["", f"{len(results['tasks'])} tasks: their per-task returns are in results.json."]
     if "note" in results:
         lines += ["", results["note"]]
     return "\n".join(lines)
+
+
+def _ci_text(ci: dict, fmt: str) -> str:
+    if ci["estimate"] is None:
+        return "n/a"
+    if ci["low"] is None:
+        return f"{ci['estimate']:{fmt}} (no CI)"
+    return f"{ci['estimate']:{fmt}} [{ci['low']:{fmt}}, {ci['high']:{fmt}}]"
 
 
 def write_results(workdir: Path, results: dict, markdown: str) -> None:
@@ -163,8 +249,16 @@ def plot_training(workdir: Path, histories: Mapping[str, dict], tasks: Sequence[
     return paths
 
 
+def _error_bar(ci: dict) -> list[list[float]]:
+    """(2, 1) asymmetric error bar from an interval; zero length where there is none."""
+    if ci["low"] is None:
+        return [[0.0], [0.0]]
+    return [[max(ci["estimate"] - ci["low"], 0.0)], [max(ci["high"] - ci["estimate"], 0.0)]]
+
+
 def plot_returns(workdir: Path, results: dict) -> Path:
-    """Test-day return per task and method, bars at the seed mean with every seed as a dot."""
+    """Test-day return per task and method: bars at the seed mean, error bars the 95% bootstrap CI
+    of the mean (none below `stats.MIN_SEEDS` seeds), every seed a dot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -176,15 +270,18 @@ def plot_returns(workdir: Path, results: dict) -> Path:
         ax = axes[0][k]
         for i, method in enumerate(methods):
             entry = results["methods"][method]["per_task"][task]
-            ax.bar(i, entry["mean"], yerr=entry["std"], alpha=0.6, capsize=3)
+            ci = results["methods"][method]["per_task_ci"][task]
+            ax.bar(i, entry["mean"], yerr=_error_bar(ci), alpha=0.6, capsize=3)
             ax.scatter(np.full(len(entry["seeds"]), i), entry["seeds"], color="k", s=8, zorder=3)
-        ax.set(title=f"{task}: test-day return", xticks=range(len(methods)))
+        ax.set(title=f"{task}: test-day return (95% CI)", xticks=range(len(methods)))
         ax.set_xticklabels(methods, rotation=30)
     return save_figure(fig, Path(workdir) / "returns.png")
 
 
 def plot_delta_m(workdir: Path, results: dict, name: str = "delta_m.png") -> Path:
-    """Δm% against the baseline per row: a bar at the Δm% of the seed means, every seed a dot."""
+    """Δm% against the baseline per row: a bar at the Δm% of the seed means, error bars its 95%
+    paired bootstrap CI (none below `stats.MIN_SEEDS` seeds), every seed a dot; a resolved row's
+    label ends in `*`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,11 +291,14 @@ def plot_delta_m(workdir: Path, results: dict, name: str = "delta_m.png") -> Pat
     fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(rows) + 2), 3.2))
     for i, row in enumerate(rows):
         entry = results["methods"][row]
-        ax.bar(i, entry["delta_m"], yerr=entry["delta_m_std"], alpha=0.6, capsize=3)
+        ci = entry["comparisons"][results["baseline"]]["delta_m"]
+        ax.bar(i, entry["delta_m"], yerr=_error_bar(ci), alpha=0.6, capsize=3)
         ax.scatter(np.full(len(entry["delta_m_seeds"]), i), entry["delta_m_seeds"], color="k", s=8, zorder=3)
     ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set(title=f"Δm% against {results['baseline']} (lower is better)", xticks=range(len(rows)))
-    ax.set_xticklabels(rows, rotation=35, ha="right")
+    ax.set(title=f"Δm% against {results['baseline']} (lower is better; 95% CI)", xticks=range(len(rows)))
+    labels = [row + RESOLVED_MARKS[0] * results["methods"][row]["comparisons"][results["baseline"]]["delta_m"]["resolved"]
+              for row in rows]
+    ax.set_xticklabels(labels, rotation=35, ha="right")
     return save_figure(fig, Path(workdir) / name)
 
 
