@@ -195,6 +195,22 @@ def _ci_text(ci: dict, fmt: str) -> str:
     return f"{ci['estimate']:{fmt}} [{ci['low']:{fmt}}, {ci['high']:{fmt}}]"
 
 
+def held_out_table(results: dict) -> str:
+    """Each method's held-out imitation loss per task on the validation day and the test day
+    (mean over seeds), the quantity VAMO's theory is about; from `metrics` val_loss/test_loss."""
+    tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
+    lines = ["**Held-out imitation loss** (mean over seeds; day 9 validation / day 10 test; lower is better).", "",
+             "| method | " + " | ".join(tasks) + " | mean over tasks |", "|---|" + "---:|" * (len(tasks) + 1)]
+    for method, entry in results["methods"].items():
+        losses = entry.get("metrics", {})
+        if "val_loss" not in losses:
+            continue
+        val, test = (np.array([losses[name][t]["mean"] for t in results["tasks"]]) for name in ("val_loss", "test_loss"))
+        cells = [f"{v:.4f} / {u:.4f}" for v, u in zip(val[:len(tasks)], test[:len(tasks)])]
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {val.mean():.4f} / {test.mean():.4f} |")
+    return "\n".join(lines)
+
+
 def write_results(workdir: Path, results: dict, markdown: str) -> None:
     workdir = Path(workdir)
     (workdir / "results.json").write_text(json.dumps(results, indent=2))

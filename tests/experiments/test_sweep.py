@@ -13,14 +13,19 @@ RETURNS = {"stl": [[10.0, 20.0, 4.0], [14.0, 20.0, 4.0]], "vamo": [[12.0, 30.0, 
            "equal": [[6.0, 20.0, 4.0], [6.0, 20.0, 4.0]]}
 
 
+def fake_metrics(returns) -> dict:
+    """Every metric of `sweep.METRICS`: `returns` as the return, ones elsewhere."""
+    returns = np.asarray(returns)
+    return {name: returns if name == "return" else np.ones_like(returns) for name in sweep.METRICS}
+
+
 def fake_train_and_evaluate(config, workdir, resume=False, builds=None):
-    metrics = {m: {"return": np.asarray(RETURNS[m]), "cost": np.ones((2, 3)), "ratio": np.ones((2, 3))}
-               for m in config.train.methods}
-    metrics["logged"] = {"return": np.ones((1, 3)), "cost": np.ones((1, 3)), "ratio": np.ones((1, 3))}
+    metrics = {m: fake_metrics(RETURNS[m]) for m in config.train.methods}
+    metrics["logged"] = fake_metrics(np.ones((1, 3)))
     histories = {m: {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),
                      "val_steps": np.arange(1), "val_losses": np.ones((2, 1, 3))} for m in config.train.methods}
     timing = {m: {"train_seconds": 1.0} for m in config.train.methods}
-    return metrics, histories, timing
+    return compare.ArmResult(metrics, histories, timing, None)
 
 
 def with_arms(*variants, shared_baseline=True):

@@ -8,6 +8,7 @@ import pytest
 
 from vamo_jax import experiments
 from vamo_jax.config import load_config
+from tests.experiments.test_sweep import fake_metrics
 from vamo_jax.experiments import compare
 
 EXPERIMENTS = ["table1", "ablation_validation", "ablation_temperature", "ablation_temporal", "ablation_film",
@@ -31,11 +32,11 @@ def test_config_runs_its_arms_on_the_sim_data_against_a_shared_stl(name):
 def test_every_experiment_runs_through_the_sweep(name, tmp_path, monkeypatch):
     def fake(config, workdir, resume=False, builds=None):
         rng = np.random.default_rng(len(str(workdir)))
-        metrics = {m: {"return": rng.uniform(1.0, 2.0, (2, 3)), "cost": np.ones((2, 3)), "ratio": np.ones((2, 3))}
-                   for m in config.train.methods + ("logged",)}
+        metrics = {m: fake_metrics(rng.uniform(1.0, 2.0, (2, 3))) for m in config.train.methods + ("logged",)}
         history = {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),
                    "val_steps": np.arange(1), "val_losses": np.ones((2, 1, 3))}
-        return metrics, {m: history for m in config.train.methods}, {m: {} for m in config.train.methods}
+        return compare.ArmResult(metrics, {m: history for m in config.train.methods},
+                                 {m: {} for m in config.train.methods}, None)
 
     monkeypatch.setattr(compare, "train_and_evaluate", fake)
     config = load_config(name)

@@ -17,9 +17,20 @@ from vamo_jax import methods as registry
 from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
 from vamo_jax.experiments import compare
-from vamo_jax.report import markdown_table, plot_delta_m, plot_returns, plot_training, summarize, write_results
+from vamo_jax.report import (
+    held_out_table,
+    markdown_table,
+    plot_delta_m,
+    plot_returns,
+    plot_training,
+    summarize,
+    write_results,
+)
 
-METRICS = ("return", "cost", "ratio")
+METRICS = ("return", "value", "cost", "ratio", "violation_rate", "val_loss", "test_loss")
+"""Per method and task: the score (the table's return), the unpenalised value, spend, online ratio,
+constraint-violation rate, and the held-out imitation loss on days 9 and 10."""
+TEST_DAY_METRICS = METRICS[:5]
 
 
 def run(config, workdir, resume: bool = False, builds: compare.Builds | None = None) -> dict:
@@ -28,13 +39,13 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     arms = config.arms()
     single = not config.sweep.variants
     rows = {name: {} for name in METRICS}
-    histories, weighted, timing, settings, logged = {}, [], {}, {}, None
+    histories, weighted, timing, settings, logged, premise = {}, [], {}, {}, None, None
     for variant, arm in arms:
         tic = time.perf_counter()
-        metrics, history, arm_timing = compare.train_and_evaluate(
+        metrics, history, arm_timing, arm_premise = compare.train_and_evaluate(
             arm, workdir if single else workdir / variant.folder, resume, builds=builds)
         arm_logged = metrics.pop("logged")
-        logged = logged or arm_logged
+        logged, premise = logged or arm_logged, premise or arm_premise
         for method in arm.train.methods:
             row = variant.label(method, len(arm.train.methods))
             if row in rows["return"]:
@@ -49,21 +60,22 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
 
     tasks = task_names(config.data.env, config.data.num_tasks)
     baseline = "stl" if "stl" in rows["return"] else next(iter(rows["return"]))
-    results = summarize(rows["return"], tasks, baseline=baseline,
-                        extra={"cost": rows["cost"], "online_ratio": rows["ratio"]})
+    results = summarize(rows["return"], tasks, baseline=baseline, ci_seed=config.train.seed,
+                        extra={("online_ratio" if name == "ratio" else name): rows[name] for name in METRICS[1:]})
     channels = task_channels(config.data.env, config.data.num_tasks)
     results["online_ratio_names"] = {t: RATIO_NAMES[c] for t, c in zip(tasks, channels)}
     results["logged_behaviour"] = {name: {t: float(logged[name][0, k]) for k, t in enumerate(tasks)}
-                                   for name in METRICS}
+                                   for name in TEST_DAY_METRICS}
+    results["premise"] = premise
     timing["total_seconds"] = time.perf_counter() - start
     results["timing"] = timing
     results["variants"] = settings
     results["config"] = {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}
 
     title = config.sweep.title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
-    table = markdown_table(results, title=title)
+    table = markdown_table(results, title=title) + "\n\n" + held_out_table(results)
     reference = " · ".join(f"{t} {results['logged_behaviour']['return'][t]:.3f}" for t in tasks)
-    table += (f"\n\nLogged behaviour policies on the same day (reference): {reference}."
+    table += (f"\n\nLogged behaviour policies on the same day, same score (reference): {reference}."
               f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps; "
               f"wall time {timing['total_seconds']:.0f} s.")
     write_results(workdir, results, table)
