@@ -49,6 +49,12 @@ def test_killed_run_resumes_to_the_same_final_numbers(finished, tmp_path):
         np.testing.assert_array_equal(a, np.load(finished / "checkpoints" / "vamo" / "history_8.npz")[name])
 
 
+def test_unknown_method_fails_at_config_load_before_any_work(tmp_path, capsys):
+    assert main(["--config", "tiny", "--workdir", str(tmp_path / "w"), "--set", "train.methods=stl,vamoo"]) == 2
+    assert "train.methods: unknown method(s) 'vamoo'; valid: stl, equal," in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()  # nothing generated, trained or written
+
+
 def test_workdir_of_another_config_is_refused(finished, capsys):
     assert main(["--config", "tiny", "--workdir", str(finished), "--set", "train.seed=1"]) == 2
     assert "holds a run of a different config" in capsys.readouterr().err

@@ -155,7 +155,8 @@ def test_divergence_after_a_checkpoint_names_the_task_and_keeps_the_checkpoint(t
     "kwargs, match",
     [({"steps": 7}, "train.steps"), ({"checkpoint_every": 3}, "train.checkpoint_every"),
      ({"temperature": 0.0}, "train.temperature"), ({"methods": ()}, "train.methods"),
-     ({"normalize": "l2"}, "train.normalize")],
+     ({"normalize": "l2"}, "train.normalize"),
+     ({"methods": ("stl", "vamoo")}, r"train.methods: unknown method\(s\) 'vamoo'; valid: stl, equal, .*vamo")],
 )
 def test_bad_train_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):

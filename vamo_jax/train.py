@@ -85,6 +85,11 @@ class TrainConfig:
 
         need(len(self.methods) > 0, "methods", "name at least one method (e.g. stl,equal,vamo).")
         need(len(set(self.methods)) == len(self.methods), "methods", f"duplicates in {self.methods}.")
+        from vamo_jax.mtl import weighting
+
+        valid = ("stl", *weighting.available())
+        unknown = [m for m in self.methods if m not in valid]
+        need(not unknown, "methods", f"unknown method(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}.")
         for name in ("num_seeds", "steps", "batch_size", "log_every", "checkpoint_every", "update_every", "epoch_length"):
             need(getattr(self, name) >= 1, name, f"must be ≥ 1, got {getattr(self, name)}.")
         need(self.steps % self.log_every == 0, "steps", f"must be a multiple of log_every={self.log_every}.")
