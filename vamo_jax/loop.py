@@ -3,14 +3,23 @@
 Checkpoints (orbax) hold the seed-stacked `TrainState` (parameters, optimiser and weighting
 state, keys) every `checkpoint_every` steps, beside the metric history up to that step. A run
 killed at any point resumes from its last checkpoint and, because every batch is drawn from
-fold_in(key, step), reaches the same final state as an uninterrupted run.
+fold_in(key, step), reaches the same final state as an uninterrupted run. A checkpoint that does
+not restore (a truncated file, a missing metadata file) is moved to `damaged/` with a warning and
+the run resumes from the newest one that does; a checkpoint that cannot be written (disk full,
+read-only folder) stops the run with an `OSError` naming the path and the cause.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import shutil
+import sys
 import time
+import warnings
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -80,6 +89,148 @@ class _History:
         return history
 
 
+class CheckpointStore:
+    """One method's checkpoint folder: orbax `TrainState`s, each beside its metric history.
+
+    Saving is synchronous (the loop waits for every checkpoint anyway), so a failed write raises
+    here, in the training thread, as one `OSError`.
+    """
+
+    def __init__(self, directory: Path, max_to_keep: int = 2):
+        self.directory = Path(directory).absolute()
+        _drop_repeated_reports(self.directory)
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=False)
+        with _writing(self.directory):
+            self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+    def steps(self) -> list[int]:
+        return sorted(self.manager.all_steps())
+
+    def history_path(self, step: int) -> Path:
+        return self.directory / f"history_{step}.npz"
+
+    def save(self, step: int, states, history: "_History") -> None:
+        """Writes `states` and `history` as checkpoint `step`; drops histories of removed steps."""
+        with _writing(self.directory / str(step)):
+            history.save(self.history_path(step))
+            self.manager.save(step, args=ocp.args.StandardSave(states))
+            self.manager.wait_until_finished()
+        for old in self.directory.glob("history_*.npz"):
+            if int(old.stem.split("_")[1]) not in self.manager.all_steps():
+                old.unlink()
+
+    def restore_latest(self, template) -> tuple[int, Any, "_History"] | None:
+        """(step, states, history) of the newest checkpoint that restores into `template`'s
+        structure, or None. Each one that does not is moved to `damaged/`, with a warning."""
+        steps = self.steps()
+        for i in reversed(range(len(steps))):
+            try:
+                states = self.manager.restore(steps[i], args=ocp.args.StandardRestore(template))
+                return steps[i], states, _History.load(self.history_path(steps[i]))
+            except Exception as err:  # orbax and tensorstore raise many types for a damaged file
+                aside = self._set_aside(steps[i])
+                then = f"trying checkpoint {steps[i - 1]}" if i else "no earlier checkpoint: training from step 0"
+                warnings.warn(f"checkpoint {self.directory / str(steps[i])} does not restore "
+                              f"({type(err).__name__}: {_first_line(err)}); moved to {aside}; {then}.", stacklevel=3)
+        return None
+
+    def _set_aside(self, step: int) -> Path:
+        aside = self.directory / "damaged" / str(step)
+        if aside.exists():
+            shutil.rmtree(aside)
+        aside.parent.mkdir(exist_ok=True)
+        os.replace(self.directory / str(step), aside)
+        self.manager.reload()
+        return aside
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+class _writing:
+    """Turns a failed write under `path` (an `OSError` anywhere in the exception's chain, or
+    tensorstore's message for one) into one `OSError(errno, strerror, path)`."""
+
+    _MESSAGES = {"No space left on device": errno.ENOSPC, "Read-only file system": errno.EROFS,
+                 "Permission denied": errno.EACCES}
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if err is None or not isinstance(err, Exception):
+            return False
+        cause = err
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None and cause.errno is not None:
+            raise OSError(cause.errno, cause.strerror, str(self.path)) from None
+        code = next((c for text, c in self._MESSAGES.items() if text in str(err)), None)
+        if code is not None:
+            raise OSError(code, os.strerror(code), str(self.path)) from None
+        return False
+
+
+class _DropMentions(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+def _drop_repeated_reports(directory: Path) -> None:
+    """Orbax's worker threads and its never-awaited futures report a failed save or restore again,
+    as tracebacks logged to `absl` and `asyncio` and as unraisable "Event loop is closed" errors
+    (hundreds of lines), after the store has raised it as one error: drop those about `directory`."""
+    for name in ("absl", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropMentions) and f.text == str(directory) for f in logger.filters):
+            logger.addFilter(_DropMentions(str(directory)))
+    if not getattr(sys.unraisablehook, "drops_closed_loops", False):
+        previous = sys.unraisablehook
+
+        def hook(unraisable) -> None:
+            if not (isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"):
+                previous(unraisable)
+
+        hook.drops_closed_loops = True
+        sys.unraisablehook = hook
+
+
+def _first_line(err: BaseException, limit: int = 160) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class _Progress:
+    """The progress bar and the training speed; the first chunk (which compiles) is not timed."""
+
+    def __init__(self, method: str, config: TrainConfig, start: int):
+        self.bar = tqdm(total=config.steps, initial=start, desc=method, disable=not config.progress, unit="step",
+                        dynamic_ncols=True, leave=True)
+        self.steps, self.seconds = 0, 0.0
+
+    def time(self, steps: int, seconds: float) -> None:
+        self.steps, self.seconds = self.steps + steps, self.seconds + seconds
+
+    def update(self, steps: int, metrics) -> None:
+        self.bar.update(steps)
+        self.bar.set_postfix(loss=f"{float(np.mean(metrics.losses[:, -1])):.4f}",
+                             steps_per_s=f"{self.steps_per_second:.1f}" if self.steps else "…")
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else float("nan")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def fit_method(
     problem: MultiTaskProblem,
     method: str,
@@ -94,51 +245,57 @@ def fit_method(
 
     Args:
       checkpoint_dir: this method's checkpoint folder.
-      resume: continue from the latest checkpoint in `checkpoint_dir` if there is one.
+      resume: continue from the newest checkpoint in `checkpoint_dir` that restores, if any.
       stop_after_step: stop (as if killed) right after the checkpoint at this step; for tests.
 
     Returns:
       (states: TrainState stacked over seeds, history: dict of numpy arrays, steps_per_second).
     """
-    checkpoint_dir = Path(checkpoint_dir).absolute()
-    manager = ocp.CheckpointManager(checkpoint_dir, options=ocp.CheckpointManagerOptions(max_to_keep=2))
-    states = init_train_states(problem, method, config)
-    history, start = _History(), 0
-    latest = manager.latest_step() if resume else None
-    if latest is not None:
-        states = manager.restore(latest, args=ocp.args.StandardRestore(states))
-        history, start = _History.load(checkpoint_dir / f"history_{latest}.npz"), latest
-    elif manager.latest_step() is not None:
-        raise FileExistsError(f"{checkpoint_dir} already holds checkpoints: pass resume=True or clear it.")
+    store = CheckpointStore(checkpoint_dir)
+    try:
+        start, states, history = _starting_point(problem, method, config, store, resume)
+        states, steps_per_second = _train(problem, method, config, store, task_names, start, states, history,
+                                          stop_after_step)
+    finally:
+        store.close()
+    return states, history.arrays(), steps_per_second
 
+
+def _starting_point(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
+                    resume: bool):
+    """(start step, states, history): fresh, or (resume) the newest checkpoint that restores."""
+    states = init_train_states(problem, method, config)
+    if not resume and store.steps():
+        raise FileExistsError(f"{store.directory} already holds checkpoints: pass resume=True or clear it.")
+    restored = store.restore_latest(states) if resume else None
+    if restored is None:
+        return 0, states, _History()
+    return restored
+
+
+def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
+           task_names: tuple[str, ...], start: int, states, history: _History, stop_after_step: int | None):
+    """Runs the chunks from step `start` to `config.steps`, checking each for NaN/Inf and saving
+    checkpoints; returns (states, steps per second)."""
     chunk = make_chunk(problem, method, config)
     val_losses_fn = make_val_losses(problem, method, config)
     val_key = jax.random.PRNGKey(config.seed + 7919)
-    bar = tqdm(total=config.steps, initial=start, desc=method, disable=not config.progress, unit="step",
-               dynamic_ncols=True, leave=True)
-    last_checkpoint, timed_steps, timed_seconds = latest, 0, 0.0
+    progress = _Progress(method, config, start)
+    last_checkpoint = start or None
     for begin in range(start, config.steps, config.log_every):
         tic = time.perf_counter()
         states, metrics = chunk(states, np.int32(begin), problem.data)
         metrics = jax.device_get(metrics)
         if begin > start:  # the first chunk pays the compilation
-            timed_steps, timed_seconds = timed_steps + config.log_every, timed_seconds + time.perf_counter() - tic
-        _check_finite(metrics, method, begin, task_names, last_checkpoint, checkpoint_dir)
+            progress.time(config.log_every, time.perf_counter() - tic)
+        _check_finite(metrics, method, begin, task_names, last_checkpoint, store.directory)
         end = begin + config.log_every
         history.add_chunk(begin, metrics, end, val_losses_fn(states, problem.data, val_key))
         if end % config.checkpoint_every == 0 or end == config.steps:
-            history.save(checkpoint_dir / f"history_{end}.npz")
-            manager.save(end, args=ocp.args.StandardSave(states))
-            manager.wait_until_finished()
+            store.save(end, states, history)
             last_checkpoint = end
-            for old in checkpoint_dir.glob("history_*.npz"):
-                if int(old.stem.split("_")[1]) not in manager.all_steps():
-                    old.unlink()
-        bar.update(config.log_every)
-        bar.set_postfix(loss=f"{float(np.mean(metrics.losses[:, -1])):.4f}",
-                        steps_per_s=f"{timed_steps / max(timed_seconds, 1e-9):.1f}" if timed_steps else "…")
+        progress.update(config.log_every, metrics)
         if stop_after_step is not None and last_checkpoint == stop_after_step:
             break
-    bar.close()
-    manager.close()
-    return states, history.arrays(), timed_steps / timed_seconds if timed_seconds else float("nan")
+    progress.close()
+    return states, progress.steps_per_second
