@@ -26,6 +26,7 @@ from vamo_jax.evaluate import (
 )
 from vamo_jax.loop import fit_method
 from vamo_jax.report import (
+    config_record,
     markdown_table,
     plot_returns,
     plot_training,
@@ -111,7 +112,7 @@ def run(config, workdir, resume: bool = False) -> dict:
     }
     timing["total_seconds"] = time.perf_counter() - start
     results["timing"] = timing
-    results["config"] = {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}
+    results["config"] = config_record(config)
     table = markdown_table(results, title=f"{config.name}: test-day (day {config.data.test_day}) return per task")
     logged = " · ".join(f"{t} {results['logged_behaviour']['return'][t]:.3f}" for t in tasks)
     table += f"\n\nLogged behaviour policies on the same day (reference): {logged}."

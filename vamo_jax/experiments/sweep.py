@@ -23,7 +23,7 @@ from vamo_jax.config import apply_overrides
 from vamo_jax.data.tasks import task_names
 from vamo_jax.experiments import compare
 from vamo_jax.mtl.metrics import delta_m
-from vamo_jax.report import markdown_table, plot_returns, plot_training, summarize, write_results
+from vamo_jax.report import config_record, markdown_table, plot_returns, plot_training, summarize, write_results
 
 BASELINE = "stl"
 
@@ -102,7 +102,7 @@ def run_sweep(config, workdir, variants: Sequence[Variant], *, resume: bool = Fa
     timing["total_seconds"] = time.perf_counter() - start
     results["timing"] = timing
     results["variants"] = settings
-    results["config"] = {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}
+    results["config"] = config_record(config)
     table = markdown_table(
         results, title=title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
     )
