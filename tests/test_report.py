@@ -1,4 +1,7 @@
+import errno
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ from vamo_jax.report import (
     plot_returns,
     plot_training,
     summarize,
+    write_atomic,
     write_results,
 )
 
@@ -54,3 +58,18 @@ def test_many_tasks_table_and_figures_stay_readable(tmp_path):
     from matplotlib.image import imread
 
     assert imread(tmp_path / "losses.png").shape[1] < 2500  # MAX_TASK_PANELS panels wide, not 8
+
+
+def test_a_write_that_fails_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    write_atomic(path, "old")
+    real = Path.write_text
+
+    def half_then_full_disk(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_text", half_then_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(path, "new results")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]

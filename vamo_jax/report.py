@@ -110,8 +110,11 @@ def write_atomic(path: Path, text: str) -> None:
     """Writes `text` to `path` through a temporary file in the same folder and a rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_results(workdir: Path, results: dict, markdown: str) -> None:
