@@ -11,6 +11,7 @@ read-only folder) stops the run with an `OSError` naming the path and the cause.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -19,7 +20,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import numpy as np
@@ -147,40 +148,40 @@ class CheckpointStore:
         self.manager.close()
 
 
-class _writing:
+_WRITE_FAILURES = {"No space left on device": errno.ENOSPC, "Read-only file system": errno.EROFS,
+                   "Permission denied": errno.EACCES}
+"""Tensorstore reports a failed write as a ValueError whose message holds the OS's words."""
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
     """Turns a failed write under `path` (an `OSError` anywhere in the exception's chain, or
-    tensorstore's message for one) into one `OSError(errno, strerror, path)`."""
-
-    _MESSAGES = {"No space left on device": errno.ENOSPC, "Read-only file system": errno.EROFS,
-                 "Permission denied": errno.EACCES}
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, err, tb) -> bool:
-        if err is None or not isinstance(err, Exception):
-            return False
+    tensorstore's message for one) into one `OSError(errno, strerror, path)`; other errors pass."""
+    try:
+        yield
+    except Exception as err:
         cause = err
         while cause is not None and not isinstance(cause, OSError):
             cause = cause.__cause__ or cause.__context__
         if cause is not None and cause.errno is not None:
-            raise OSError(cause.errno, cause.strerror, str(self.path)) from None
-        code = next((c for text, c in self._MESSAGES.items() if text in str(err)), None)
-        if code is not None:
-            raise OSError(code, os.strerror(code), str(self.path)) from None
-        return False
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
+        code = next((c for text, c in _WRITE_FAILURES.items() if text in str(err)), None)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from None
 
 
-class _DropMentions(logging.Filter):
+class _DropReports(logging.Filter):
+    """Drops log records that mention `text` or carry a failed write (disk full, read-only)."""
+
     def __init__(self, text: str):
         super().__init__()
         self.text = text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.text not in record.getMessage()
+        err = record.exc_info[1] if record.exc_info else None
+        failed_write = isinstance(err, OSError) and err.errno in _WRITE_FAILURES.values()
+        return not (failed_write or self.text in record.getMessage())
 
 
 def _drop_repeated_reports(directory: Path) -> None:
@@ -189,8 +190,8 @@ def _drop_repeated_reports(directory: Path) -> None:
     (hundreds of lines), after the store has raised it as one error: drop those about `directory`."""
     for name in ("absl", "asyncio"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropMentions) and f.text == str(directory) for f in logger.filters):
-            logger.addFilter(_DropMentions(str(directory)))
+        if not any(isinstance(f, _DropReports) and f.text == str(directory) for f in logger.filters):
+            logger.addFilter(_DropReports(str(directory)))
     if not getattr(sys.unraisablehook, "drops_closed_loops", False):
         previous = sys.unraisablehook
 
