@@ -12,7 +12,7 @@ import optax
 import pytest
 
 from tests._problem import K, make_problem
-from vamo_jax import loop
+from vamo_jax import checkpoint
 from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import per_task_grads
 from vamo_jax.train import (
@@ -169,7 +169,7 @@ def test_a_checkpoint_that_cannot_be_written_stops_with_its_path_and_cause(tmp_p
     def refuse(self, path):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(loop._History, "save", refuse)
+    monkeypatch.setattr(checkpoint.History, "save", refuse)
     with pytest.raises(OSError) as caught:
         fit_method(PROBLEM, "equal", CONFIG, tmp_path / "m", TASKS)
     assert (caught.value.errno, caught.value.filename) == (code, str(tmp_path / "m" / "8"))
