@@ -148,9 +148,12 @@ def _truncate_largest_file(step_dir):
     os.truncate(path, path.stat().st_size // 2)
 
 
-@pytest.mark.parametrize("damage", [_truncate_largest_file, lambda step_dir: (step_dir / "default" / "_METADATA").unlink(),
-                                    lambda step_dir: (step_dir.parent / "history_16.npz").write_bytes(b"PK\x03")],
-                         ids=["truncated_file", "no_metadata", "bad_history"])
+@pytest.mark.parametrize(
+    "damage",
+    [_truncate_largest_file, lambda step_dir: (step_dir / "default" / "_METADATA").unlink(),
+     lambda step_dir: (step_dir.parent / "history_16.npz").write_bytes(b"PK\x03")],
+    ids=["truncated_file", "no_metadata", "bad_history"],
+)
 def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path, uninterrupted, damage):
     folder = tmp_path / "vamo"
     fit_method(PROBLEM, "vamo", CONFIG, folder, TASKS, stop_after_step=16)  # checkpoints 8 and 16

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -122,20 +123,26 @@ _WRITE_FAILURES = {"No space left on device": errno.ENOSPC, "Read-only file syst
 
 
 @contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
+def _writing(path: Path, wait_seconds: float = 60.0) -> Iterator[None]:
     """Turns a failed write under `path` (an `OSError` anywhere in the exception's chain, or
-    tensorstore's message for one) into one `OSError(errno, strerror, path)`; other errors pass."""
+    tensorstore's message for one) into one `OSError(errno, strerror, path)`; other errors pass.
+
+    On a failed write, the worker threads started meanwhile (orbax's serialisers) are given
+    `wait_seconds` to finish first, so that none is left to fail again at interpreter exit.
+    """
+    before = set(threading.enumerate())
     try:
         yield
     except Exception as err:
         cause = err
         while cause is not None and not isinstance(cause, OSError):
             cause = cause.__cause__ or cause.__context__
-        if cause is not None and cause.errno is not None:
-            raise OSError(cause.errno, cause.strerror, str(path)) from None
-        code = next((c for text, c in _WRITE_FAILURES.items() if text in str(err)), None)
+        code = cause.errno if cause is not None and cause.errno is not None else next(
+            (c for text, c in _WRITE_FAILURES.items() if text in str(err)), None)
         if code is None:
             raise
+        for thread in set(threading.enumerate()) - before:
+            thread.join(wait_seconds)
         raise OSError(code, os.strerror(code), str(path)) from None
 
 
@@ -164,7 +171,8 @@ def _drop_repeated_reports(directory: Path) -> None:
         previous = sys.unraisablehook
 
         def hook(unraisable) -> None:
-            if not (isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"):
+            err = unraisable.exc_value
+            if not (isinstance(err, RuntimeError) and str(err) == "Event loop is closed"):
                 previous(unraisable)
 
         hook.drops_closed_loops = True

@@ -86,7 +86,7 @@ def test_bad_row_and_missing_column_are_named(exported, tmp_path):
         ("budget", "inf", r"day_01.csv:4: column 'budget' holds 'inf', expected a finite number\."),
         ("budget", "1e9", r"day_01.csv:4: column 'budget' holds 1e\+09: its tick 0 \(.*day_01.csv:2\) holds "),
         ("cost", "-1", r"day_01.csv:4: column 'cost' holds -1: a cost must be ≥ 0\."),
-        ("remainingBudget", "1e6", r"day_01.csv:4: column 'remainingBudget' holds 1000000: more than the previous"),
+        ("remainingBudget", "1e6", r"day_01.csv:4: column 'remainingBudget' holds 1000000: more than tick 1's "),
         ("done", "1", r"day_01.csv:4: column 'done' holds 1: tick 2 of \d+ needs done=0\."),
         ("state", "(1, 2)", r"day_01.csv:4: column 'state' holds '\(1, 2\)', expected a tuple of 16 finite"),
         ("next_state", "(" + ", ".join(["0"] * 16) + ")", r"day_01.csv:4: column 'next_state' .* next tick's state"),

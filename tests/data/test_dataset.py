@@ -60,7 +60,8 @@ def test_a_damaged_cache_is_reported_and_regenerated(dataset, tmp_path, damage):
     generate.save_dataset(str(path), dataset)
     raw = path.read_bytes()
     middle = len(raw) // 2
-    path.write_bytes(raw[:middle] if damage == "truncated" else raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1:])
+    flipped = raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1:]
+    path.write_bytes(raw[:middle] if damage == "truncated" else flipped)
     with pytest.warns(UserWarning, match=rf"data cache {path} does not load \(\w+: .+\); regenerating it\."):
         again = data.make_dataset(cfg)
     for x, y in zip(jax.tree.leaves(dataset.train), jax.tree.leaves(again.train)):

@@ -219,8 +219,9 @@ def _check_trajectory(key: tuple, tr: dict, t_total: int) -> None:
                   f"advertiser)={key} must hold the same")
         _need(v["cost"] >= 0, path, line, "cost", v["cost"], "a cost must be ≥ 0")
         limit = first["budget"] if t == 0 else ticks[t - 1]["remainingBudget"]
+        what = "the budget" if t == 0 else f"tick {t - 1}'s remainingBudget"
         _need(v["remainingBudget"] <= limit * (1 + 1e-6), path, line, "remainingBudget", v["remainingBudget"],
-              f"more than {'the budget' if t == 0 else 'the previous tick'}'s {_f(limit)}; it never increases")
+              f"more than {what} {_f(limit)}; the budget left never increases")
         campaign = CAMPAIGN_NAMES[v["campaign"]]
         for col in ("reward", "reward_continuous"):
             own = v[f"{col}_{campaign}"]
