@@ -98,6 +98,7 @@ def test_every_bad_value_is_named_by_file_line_and_column(exported, tmp_path, co
         data.import_auctionnet(str(tmp_path), CONFIG)
 
 
+@pytest.mark.filterwarnings("ignore:.*market.csv not found")
 def test_a_byte_order_mark_is_read(exported, tmp_path):
     plain, bom = tmp_path / "plain", tmp_path / "bom"
     for folder, encoding in ((plain, "utf-8"), (bom, "utf-8-sig")):
