@@ -1,20 +1,22 @@
-"""The bidding problem on the tiny config's data: the cross-task sampler and one cross-task step."""
+"""The bidding problem on the tiny config's data: the guard on data that cannot train, the
+cross-task sampler and one cross-task step."""
 
 import jax
 import numpy as np
 import pytest
 
+from tests.data.conftest import dataset  # noqa: F401  (the tiny config's data, shared fixture)
 from vamo_jax import bidding
+from vamo_jax.bidding import check_compatible
 from vamo_jax.config import load_config
-from vamo_jax.data import make_dataset
 from vamo_jax.train import init_train_state, make_step
 
 CONFIG = load_config("tiny")
 
 
 @pytest.fixture(scope="module")
-def problem():
-    return bidding.make_problem(make_dataset(CONFIG.data), CONFIG.model, CONFIG.train.batch_size)
+def problem(dataset):  # noqa: F811
+    return bidding.make_problem(dataset, CONFIG.model, CONFIG.train.batch_size)
 
 
 def test_cross_batches_are_the_training_rows_relabeled_for_every_target(problem):
@@ -41,3 +43,13 @@ def test_a_cross_task_step_on_the_bidding_problem_is_finite(problem, method):
     assert np.all(np.isfinite(metrics.losses)) and np.isfinite(metrics.grad_norm)
     np.testing.assert_allclose(np.asarray(metrics.weights).sum(0), 1.0, rtol=1e-5)
     assert int(new.step) == 1
+
+
+def test_one_non_finite_value_is_named_by_split_field_and_trajectory(dataset):  # noqa: F811
+    rewards = np.array(dataset.train.rewards)
+    rewards[2, 5, 0] = np.nan  # one cell of one tick of trajectory 2
+    poisoned = dataset.__class__(**{**dataset.__dict__, "train": dataset.train.replace(rewards=rewards)})
+    e, d, a = (int(np.asarray(getattr(dataset.train, f))[2]) for f in ("episode", "day", "advertiser"))
+    with pytest.raises(ValueError, match=rf"data split 'train': rewards holds NaN/Inf \(1 trajectory\(ies\); the "
+                                         rf"first is trajectory 2: episode {e}, day {d}, advertiser {a}\)"):
+        check_compatible(poisoned, CONFIG.model)

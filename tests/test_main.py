@@ -1,11 +1,15 @@
 """The main job's code path end to end on the tiny config, resume after a kill, and CLI errors."""
 
+import errno
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vamo_jax.config import load_config
+from vamo_jax.config import load_config, to_dict
 from vamo_jax.experiments import compare
 from vamo_jax.main import main, prepare_workdir
 
@@ -33,6 +37,9 @@ def test_tiny_run_writes_results_table_and_plots(finished, capsys):
     for name in ("task_weights.png", "losses.png", "returns.png"):
         assert (finished / name).stat().st_size > 1000
     assert (finished / "checkpoints" / "vamo" / "8").exists()
+    recorded = results["config"]  # the full config, so results.json tells which run made it
+    assert recorded["fingerprint"] == json.loads((finished / "config.json").read_text())["fingerprint"]
+    assert recorded["config"] == json.loads(json.dumps(to_dict(load_config("tiny"))))
 
 
 def test_killed_run_resumes_to_the_same_final_numbers(finished, tmp_path):
@@ -49,6 +56,46 @@ def test_killed_run_resumes_to_the_same_final_numbers(finished, tmp_path):
     for name in ("losses", "weights", "val_losses"):
         a = np.load(tmp_path / "checkpoints" / "vamo" / "history_8.npz")[name]
         np.testing.assert_array_equal(a, np.load(finished / "checkpoints" / "vamo" / "history_8.npz")[name])
+
+
+def test_unknown_method_fails_at_config_load_before_any_work(tmp_path, capsys):
+    assert main(["--config", "tiny", "--workdir", str(tmp_path / "w"), "--set", "train.methods=stl,vamoo"]) == 2
+    assert "train.methods: unknown method(s) 'vamoo'; valid: stl, equal," in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()  # nothing generated, trained or written
+
+
+def test_force_removes_the_previous_run_before_a_run_that_fails(finished, tmp_path, capsys):
+    workdir = tmp_path / "rerun"
+    shutil.copytree(finished, workdir)
+    # The new config passes loading but fails when the problem is built (after prepare_workdir).
+    assert main(["--config", "tiny", "--workdir", str(workdir), "--force", "--set", "model.history_len=96"]) == 2
+    assert "model.history_len=96 must equal" in capsys.readouterr().err
+    assert sorted(p.name for p in workdir.iterdir()) == ["config.json"]  # no results, plots or checkpoints left
+    assert json.loads((workdir / "config.json").read_text())["config"]["model"]["history_len"] == 96
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
+def test_a_workdir_that_cannot_be_written_is_one_line(tmp_path, capsys, monkeypatch, code):
+    """A read-only workdir (chmod'ed, or as root where chmod does not stop writes, a patched mkdir)
+    and a full disk when config.json is written: exit 1, one line naming the path and the cause."""
+    workdir = tmp_path / "w"
+    if code == errno.EROFS and os.geteuid() != 0:
+        tmp_path.chmod(0o555)
+        code = errno.EACCES
+    else:
+        target = tmp_path / "w" if code == errno.EROFS else tmp_path / "w" / ".config.json.tmp"
+
+        def refuse(self, *args, **kwargs):
+            raise OSError(code, os.strerror(code), str(target))
+
+        monkeypatch.setattr(Path, "mkdir" if code == errno.EROFS else "write_text", refuse)
+    try:
+        assert main(["--config", "tiny", "--workdir", str(workdir)]) == 1
+    finally:
+        tmp_path.chmod(0o755)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {tmp_path / 'w'}") and os.strerror(code) in err
+    assert ("free some space" if code == errno.ENOSPC else "choose a writable --workdir") in err
 
 
 def test_workdir_of_another_config_is_refused(finished, capsys):

@@ -1,4 +1,7 @@
+import errno
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from vamo_jax.report import (
     plot_returns,
     plot_training,
     summarize,
+    write_atomic,
     write_results,
 )
 from vamo_jax.stats import delta_m_ci, probability_of_improvement
@@ -165,3 +169,18 @@ def test_the_plots_draw_the_ci_not_the_std(tmp_path, monkeypatch):
         segment = gmv_bars[i].errorbar.lines[2][0].get_segments()[0]
         np.testing.assert_allclose(sorted(segment[:, 1]), [ci["low"], ci["high"]])
     assert [t.get_text() for t in delta_ax.get_xticklabels()] == ["big*", "noise"]
+
+
+def test_a_write_that_fails_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    write_atomic(path, "old")
+    real = Path.write_text
+
+    def half_then_full_disk(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_text", half_then_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(path, "new results")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]

@@ -1,5 +1,7 @@
 import dataclasses
+import errno
 import math
+import os
 
 import chex
 import jax
@@ -10,6 +12,7 @@ import optax
 import pytest
 
 from tests._problem import K, make_problem
+from vamo_jax import checkpoint
 from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import per_task_grads
 from vamo_jax import methods
@@ -103,15 +106,61 @@ def test_static_refresh_schedule_equals_the_branching_one(tmp_path):
     assert float(jnp.linalg.norm(a - b) / jnp.linalg.norm(a)) < 1e-3
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
-    problem = PROBLEM
-    full, full_history, _ = fit_method(problem, "vamo", CONFIG, tmp_path / "full", TASKS)
-    fit_method(problem, "vamo", CONFIG, tmp_path / "killed", TASKS, stop_after_step=8)
-    resumed, resumed_history, _ = fit_method(problem, "vamo", CONFIG, tmp_path / "killed", TASKS, resume=True)
-    for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed)):
-        np.testing.assert_array_equal(a, b)
-    for key in full_history:
-        np.testing.assert_array_equal(full_history[key], resumed_history[key])
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """VAMO trained without interruption: (states, history)."""
+    states, history, _ = fit_method(PROBLEM, "vamo", CONFIG, tmp_path_factory.mktemp("full") / "vamo", TASKS)
+    return states, history
+
+
+def _assert_same_run(a, b):
+    for x, y in zip(jax.tree.leaves(a[0]), jax.tree.leaves(b[0])):
+        np.testing.assert_array_equal(x, y)
+    assert a[1].keys() == b[1].keys()
+    for key in a[1]:
+        np.testing.assert_array_equal(a[1][key], b[1][key])
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path, uninterrupted):
+    fit_method(PROBLEM, "vamo", CONFIG, tmp_path / "killed", TASKS, stop_after_step=8)
+    resumed, resumed_history, _ = fit_method(PROBLEM, "vamo", CONFIG, tmp_path / "killed", TASKS, resume=True)
+    _assert_same_run(uninterrupted, (resumed, resumed_history))
+
+
+def _truncate_largest_file(step_dir):
+    path = max((p for p in step_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    os.truncate(path, path.stat().st_size // 2)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_truncate_largest_file, lambda step_dir: (step_dir / "default" / "_METADATA").unlink(),
+     lambda step_dir: (step_dir.parent / "history_16.npz").write_bytes(b"PK\x03")],
+    ids=["truncated_file", "no_metadata", "bad_history"],
+)
+def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path, uninterrupted, damage):
+    folder = tmp_path / "vamo"
+    fit_method(PROBLEM, "vamo", CONFIG, folder, TASKS, stop_after_step=16)  # checkpoints 8 and 16
+    damage(folder / "16")
+    with pytest.warns(UserWarning, match=rf"checkpoint {folder}/16 does not restore \(.+\); moved to "
+                                         rf"{folder}/damaged/16; trying checkpoint 8\."):
+        resumed, history, _ = fit_method(PROBLEM, "vamo", CONFIG, folder, TASKS, resume=True)
+    _assert_same_run(uninterrupted, (resumed, history))
+    assert (folder / "damaged" / "16").is_dir() and (folder / "24").is_dir()
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_checkpoint_that_cannot_be_written_stops_with_its_path_and_cause(tmp_path, monkeypatch, code):
+    """Disk full, or a read-only folder (chmod does not stop root, so the writer is patched)."""
+
+    def refuse(self, path):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(checkpoint.History, "save", refuse)
+    with pytest.raises(OSError) as caught:
+        fit_method(PROBLEM, "equal", CONFIG, tmp_path / "m", TASKS)
+    assert (caught.value.errno, caught.value.filename) == (code, str(tmp_path / "m" / "8"))
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def test_existing_checkpoints_are_not_overwritten_without_resume(tmp_path):
@@ -140,7 +189,8 @@ def test_divergence_after_a_checkpoint_names_the_task_and_keeps_the_checkpoint(t
     [({"steps": 7}, "train.steps"), ({"checkpoint_every": 3}, "train.checkpoint_every"),
      ({"temperature": 0.0}, "train.temperature"), ({"methods": ()}, "train.methods"),
      ({"normalize": "l2"}, "train.normalize"), ({"ema_decay": 1.0}, "train.ema_decay"),
-     ({"lr_schedule": "linear"}, "train.lr_schedule")],
+     ({"lr_schedule": "linear"}, "train.lr_schedule"),
+     ({"methods": ("stl", "vamoo")}, r"train.methods: unknown method 'vamoo'; valid: stl, equal, .*vamo")],
 )
 def test_bad_train_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -29,13 +29,16 @@ def check_compatible(dataset: Dataset, model: ModelConfig) -> None:
     for split_name in ("train", "val", "test"):
         split = dataset.split(split_name)
         check_task_ids(np.asarray(split.task), model.num_tasks, where=f"data split {split_name!r}: task")
-        for field in ("states", "actions", "rewards", "returns_to_go"):
+        for field in ("states", "actions", "rewards", "returns_to_go", "budget", "constraint"):
             values = np.asarray(getattr(split, field))
-            if not np.all(np.isfinite(values)):
-                row = int(np.argwhere(~np.isfinite(values.reshape(values.shape[0], -1)).any(1))[0, 0])
+            bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(1)  # (M,) any non-finite entry
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                which = ", ".join(f"{name} {int(np.asarray(getattr(split, name))[row])}"
+                                  for name in ("episode", "day", "advertiser"))
                 raise ValueError(
-                    f"data split {split_name!r}: {field} holds NaN/Inf (first in trajectory {row}); "
-                    "fix or drop those rows before training."
+                    f"data split {split_name!r}: {field} holds NaN/Inf ({int(bad.sum())} trajectory(ies); the first "
+                    f"is trajectory {row}: {which}); fix or drop those rows before training."
                 )
 
 

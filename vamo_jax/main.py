@@ -3,44 +3,78 @@
 Loads `configs/<NAME>.py`, applies the overrides, and runs the config's experiment in the
 workdir (default `runs/<NAME>`), which receives the config, checkpoints, results and plots.
 A workdir that holds a run of another config is refused unless `--force`; one that holds
-checkpoints of this config needs `--resume` (continue) or `--force` (start over).
+checkpoints of this config needs `--resume` (continue) or `--force` (start over). `--force`
+removes the previous run's checkpoints and results first, so a failed run never leaves them
+beside its own config.
+
+Exit status: 0 done, 2 a config that cannot be used, 1 a run that failed (training diverged,
+a file that cannot be written); each with one line on stderr saying why.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from vamo_jax import config as config_lib
+from vamo_jax.report import RESULT_FILES, config_record, write_atomic
 
-IGNORED_FOR_RESUME = ("train.progress",)
+_HINTS = {
+    errno.ENOSPC: "free some space, then rerun with --resume",
+    errno.EROFS: "choose a writable --workdir",
+    errno.EACCES: "choose a writable --workdir",
+    errno.EPERM: "choose a writable --workdir",
+}
+
+
+def _checkpoint_dirs(workdir: Path) -> list[Path]:
+    """The run's checkpoint folders: `checkpoints/`, and a sweep's `<variant>/checkpoints/`."""
+    return [p for p in (workdir / "checkpoints", *workdir.glob("*/checkpoints")) if p.is_dir() and any(p.iterdir())]
+
+
+def _remove_previous_run(workdir: Path) -> None:
+    for path in _checkpoint_dirs(workdir):
+        shutil.rmtree(path)
+    for pattern in RESULT_FILES:
+        for path in workdir.glob(pattern):
+            path.unlink()
 
 
 def prepare_workdir(workdir: Path, config, *, resume: bool, force: bool) -> None:
+    """Checks that `workdir` may receive this run (see the module docstring) and writes its config.json."""
     workdir.mkdir(parents=True, exist_ok=True)
     saved = workdir / "config.json"
-    fingerprint = config_lib.fingerprint(config, ignore=IGNORED_FOR_RESUME)
-    checkpoints = workdir / "checkpoints"
+    record = config_record(config)
     if saved.exists():
         previous = json.loads(saved.read_text())
-        if previous.get("fingerprint") != fingerprint and not force:
-            raise config_lib.ConfigError(
-                f"{workdir} holds a run of a different config ({previous.get('name')!r}); use another "
-                "--workdir, or --force to discard that run."
-            )
-    if checkpoints.exists() and any(checkpoints.iterdir()):
-        if force and not resume:
-            shutil.rmtree(checkpoints)
-        elif not resume:
-            raise config_lib.ConfigError(
-                f"{workdir} already holds checkpoints of this config: pass --resume to continue the run, "
-                "or --force to start over."
-            )
-    saved.write_text(json.dumps({"name": config.name, "fingerprint": fingerprint,
-                                 "config": config_lib.to_dict(config)}, indent=2, default=str))
+        if previous.get("fingerprint") != record["fingerprint"]:
+            if not force:
+                raise config_lib.ConfigError(
+                    f"{workdir} holds a run of a different config ({previous.get('name')!r}); use another "
+                    "--workdir, or --force to discard that run."
+                )
+            if resume:
+                raise config_lib.ConfigError(
+                    f"{workdir} holds a run of a different config ({previous.get('name')!r}): it cannot be "
+                    "resumed with this one; drop --resume to start over (--force discards that run)."
+                )
+    if _checkpoint_dirs(workdir) and not resume and not force:
+        raise config_lib.ConfigError(
+            f"{workdir} already holds checkpoints of this config: pass --resume to continue the run, "
+            "or --force to start over."
+        )
+    if force and not resume:
+        _remove_previous_run(workdir)
+    write_atomic(saved, json.dumps(record, indent=2, default=str))
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
+    return f"warning: {message}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a config field, e.g. --set train.steps=200 (repeatable)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the run writes (default: runs/<config>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --workdir from its checkpoints")
-    parser.add_argument("--force", action="store_true", help="overwrite a workdir that holds another run")
+    parser.add_argument("--force", action="store_true", help="discard the run in --workdir (checkpoints, results)")
     args = parser.parse_args(argv)
 
     from vamo_jax import experiments
     from vamo_jax.loop import TrainingDiverged
 
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warnings
     try:
         config = config_lib.load_config(args.config, args.overrides)
         workdir = args.workdir or Path("runs") / config.name
@@ -66,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     except (config_lib.ConfigError, TrainingDiverged) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2 if isinstance(err, config_lib.ConfigError) else 1
+    except OSError as err:  # disk full, read-only or missing folder: the path and the cause
+        where = f"{err.filename}: " if err.filename else ""
+        hint = f"; {_HINTS[err.errno]}" if err.errno in _HINTS else ""
+        print(f"error: {where}{err.strerror or err}{hint}.", file=sys.stderr)
+        return 1
+    finally:
+        warnings.formatwarning = formatwarning
     print(f"results in {workdir}/results.json, results.md and plots (*.png)")
     return 0
 

@@ -1,13 +1,19 @@
-"""Results of a run: `results.json`, a Table-1-shaped markdown table, and plots."""
+"""Results of a run: `results.json`, a Table-1-shaped markdown table, and plots.
+
+Every file is written to a temporary name and then renamed, so a run that fails (or is killed)
+while writing leaves either the complete file or none, never half of one.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from vamo_jax import config as config_lib
 from vamo_jax import stats
 from vamo_jax.mtl.metrics import delta_m, mean_rank
 
@@ -211,10 +217,36 @@ def held_out_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+RESULT_FILES = ("results.json", "results.md", "*.png")
+"""What a run writes in its workdir besides config.json and checkpoints (globs)."""
+
+NOT_IN_FINGERPRINT = ("train.progress",)
+"""Config fields that cannot change a run's numbers: a run may resume with them changed."""
+
+
+def config_record(config: Any) -> dict:
+    """What `config.json` and `results.json` record of the run's config: its name, seeds and
+    steps, its fingerprint (`config.fingerprint` without `NOT_IN_FINGERPRINT`) and every value."""
+    return {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps,
+            "fingerprint": config_lib.fingerprint(config, ignore=NOT_IN_FINGERPRINT),
+            "config": config_lib.to_dict(config)}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes `text` to `path` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_results(workdir: Path, results: dict, markdown: str) -> None:
     workdir = Path(workdir)
-    (workdir / "results.json").write_text(json.dumps(results, indent=2))
-    (workdir / "results.md").write_text(markdown + "\n")
+    write_atomic(workdir / "results.json", json.dumps(results, indent=2, default=str))
+    write_atomic(workdir / "results.md", markdown + "\n")
 
 
 WEIGHT_PANELS_PER_ROW = 4
@@ -326,7 +358,9 @@ def _smooth(x: np.ndarray, window: int = 10) -> np.ndarray:
 
 def save_figure(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    tmp = path.with_name(f".{path.stem}.tmp.png")  # the suffix tells matplotlib the format
+    fig.savefig(tmp, dpi=90)
+    os.replace(tmp, path)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -3,6 +3,7 @@
 import csv
 import os
 
+import jax
 import numpy as np
 import pytest
 
@@ -38,12 +39,23 @@ def test_files_and_columns(exported):
         assert col in header
 
 
-def _rewrite(src, dst, edit):
+def _rewrite(src, dst, edit, encoding="utf-8"):
     with open(src) as fh:
         rows = list(csv.reader(fh))
     rows = edit(rows)
-    with open(dst, "w", newline="") as fh:
+    with open(dst, "w", newline="", encoding=encoding) as fh:
         csv.writer(fh).writerows(rows)
+
+
+def _set(column, value, row=3):
+    """An edit putting `value` in `column` of data row `row` (line row + 1; row 3 is tick 2 of the
+    file's first trajectory)."""
+
+    def edit(rows):
+        rows[row][rows[0].index(column)] = value
+        return rows
+
+    return edit
 
 
 def test_bad_row_and_missing_column_are_named(exported, tmp_path):
@@ -64,6 +76,39 @@ def test_bad_row_and_missing_column_are_named(exported, tmp_path):
     _rewrite(src, tmp_path / "day_01.csv", drop_budget)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['budget'\]"):
         data.import_auctionnet(str(tmp_path), CONFIG)
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("reward_gmv", "nan", r"day_01.csv:4: column 'reward_gmv' holds 'nan', expected a finite number\."),
+        ("reward", "nan", r"day_01.csv:4: column 'reward' holds 'nan', expected a finite number\."),
+        ("budget", "inf", r"day_01.csv:4: column 'budget' holds 'inf', expected a finite number\."),
+        ("budget", "1e9", r"day_01.csv:4: column 'budget' holds 1e\+09: its tick 0 \(.*day_01.csv:2\) holds "),
+        ("cost", "-1", r"day_01.csv:4: column 'cost' holds -1: a cost must be ≥ 0\."),
+        ("remainingBudget", "1e6", r"day_01.csv:4: column 'remainingBudget' holds 1000000: more than tick 1's "),
+        ("done", "1", r"day_01.csv:4: column 'done' holds 1: tick 2 of \d+ needs done=0\."),
+        ("state", "(1, 2)", r"day_01.csv:4: column 'state' holds '\(1, 2\)', expected a tuple of 16 finite"),
+        ("next_state", "(" + ", ".join(["0"] * 16) + ")", r"day_01.csv:4: column 'next_state' .* next tick's state"),
+    ],
+)
+def test_every_bad_value_is_named_by_file_line_and_column(exported, tmp_path, column, value, message):
+    _rewrite(exported / "day_01.csv", tmp_path / "day_01.csv", _set(column, value))
+    with pytest.raises(ValueError, match=message):
+        data.import_auctionnet(str(tmp_path), CONFIG)
+
+
+@pytest.mark.filterwarnings("ignore:.*market.csv not found")
+def test_a_byte_order_mark_is_read(exported, tmp_path):
+    plain, bom = tmp_path / "plain", tmp_path / "bom"
+    for folder, encoding in ((plain, "utf-8"), (bom, "utf-8-sig")):
+        folder.mkdir()
+        _rewrite(exported / "day_01.csv", folder / "day_01.csv", lambda rows: rows, encoding)
+    assert (bom / "day_01.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    a, b = data.import_auctionnet(str(plain), CONFIG), data.import_auctionnet(str(bom), CONFIG)
+    assert a.train.size > 0
+    for x, y in zip(jax.tree.leaves(a.train), jax.tree.leaves(b.train)):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_cli_writes_the_logs(dataset, tmp_path, capsys):

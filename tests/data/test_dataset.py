@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vamo_jax import data, sim
-from vamo_jax.data import spec
+from vamo_jax.data import generate, spec
 from tests.data.conftest import CONFIG
 
 T = CONFIG.env.ticks_per_day
@@ -51,6 +51,22 @@ def test_same_config_same_arrays_and_cache(dataset, tmp_path):
             np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
             np.testing.assert_array_equal(np.asarray(x), np.asarray(z))
     assert cfg.fingerprint() != dataclasses.replace(cfg, seed=1).fingerprint()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped_byte"])
+def test_a_damaged_cache_is_reported_and_regenerated(dataset, tmp_path, damage):
+    cfg = dataclasses.replace(CONFIG, cache_dir=str(tmp_path))
+    path = tmp_path / f"vamo_logs_{cfg.fingerprint()}.npz"
+    generate.save_dataset(str(path), dataset)
+    raw = path.read_bytes()
+    middle = len(raw) // 2
+    flipped = raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1:]
+    path.write_bytes(raw[:middle] if damage == "truncated" else flipped)
+    with pytest.warns(UserWarning, match=rf"data cache {path} does not load \(\w+: .+\); regenerating it\."):
+        again = data.make_dataset(cfg)
+    for x, y in zip(jax.tree.leaves(dataset.train), jax.tree.leaves(again.train)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    generate.load_dataset(str(path), cfg)  # the cache is whole again
 
 
 def test_returns_and_requirement(dataset):

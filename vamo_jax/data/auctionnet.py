@@ -105,7 +105,8 @@ def export_auctionnet(dataset: Dataset, out_dir: str) -> list[str]:
 
 
 def _read(path: str, required: tuple[str, ...]):
-    with open(path, newline="") as fh:
+    """Yields (line number, {column: text}); a UTF-8 byte-order mark (Excel's CSV) is read as such."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
@@ -122,15 +123,20 @@ def _parse(path, line, column, text, kind):
     try:
         if kind == "vec":
             v = np.array([np.float32(x) for x in text.strip().strip("()").split(",")], np.float32)
-            if v.shape != (STATE_DIM,):
+            if v.shape != (STATE_DIM,) or not np.all(np.isfinite(v)):
                 raise ValueError
             return v
         if kind == "campaign":
             return CAMPAIGN_NAMES.index(text)
-        return int(text) if kind == "int" else np.float32(float(text))
+        if kind == "int":
+            return int(text)
+        x = np.float32(float(text))
+        if not np.isfinite(x):  # NaN, ±inf, or beyond float32's range
+            raise ValueError
+        return x
     except ValueError:
-        want = {"vec": f"a tuple of {STATE_DIM} numbers", "campaign": f"one of {CAMPAIGN_NAMES}",
-                "int": "an integer", "float": "a number"}[kind]
+        want = {"vec": f"a tuple of {STATE_DIM} finite numbers", "campaign": f"one of {CAMPAIGN_NAMES}",
+                "int": "an integer", "float": "a finite number"}[kind]
         raise ValueError(f"{path}:{line}: column {column!r} holds {text!r}, expected {want}.") from None
 
 
@@ -142,47 +148,110 @@ _KINDS = {"deliveryPeriodIndex": "int", "episode": "int", "advertiserNumber": "i
 def import_auctionnet(in_dir: str, config: DataConfig) -> Dataset:
     """Reads `day_*.csv` (and `market.csv`) from `in_dir` into a `Dataset` split by `config`'s days.
 
-    Every (episode, day, advertiser) must hold each tick 0..T−1 exactly once. Raises ValueError
-    naming the file and line of the first bad row, or the missing columns.
+    Every value is checked as it is read: numbers finite, days and ticks in range, and each
+    (episode, day, advertiser) a consistent trajectory (`_check_trajectory`). Raises ValueError
+    naming the file, line and column of the first bad value, or the missing columns.
     """
-    t_total = config.env.ticks_per_day
     files = sorted(glob.glob(os.path.join(in_dir, "day_*.csv")))
     if not files:
         raise ValueError(f"{in_dir}: no day_*.csv files.")
+    trajs = _read_trajectories(files, config)
+    market = _read_market(os.path.join(in_dir, "market.csv"), 1 + max(k[0] for k in trajs), config)
+    learning = _learning_tasks(trajs, config)
+    splits = {}
+    for name, days in config.split_days().items():
+        keys = [k for k in trajs if k[1] in days]
+        keys.sort(key=lambda k: (learning[k], k[1], k[0], k[2]))
+        splits[name] = _to_split(keys, trajs, market, config.env.ticks_per_day, config, learning)
+    return Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market, **splits)
+
+
+def _read_trajectories(files: list[str], config: DataConfig) -> dict[tuple, dict]:
+    """{(episode, day, advertiser): {"ticks": {t: row values}, "where": {t: (path, line)}}}."""
+    t_total = config.env.ticks_per_day
     trajs: dict[tuple, dict] = {}
     for path in files:
         for line, r in _read(path, ROW_COLUMNS):
             v = {c: _parse(path, line, c, r[c], _KINDS.get(c, "float")) for c in ROW_COLUMNS}
             key = (v["episode"], v["deliveryPeriodIndex"], v["advertiserNumber"])
             t = v["timeStepIndex"]
-            if not 0 <= t < t_total:
-                raise ValueError(f"{path}:{line}: timeStepIndex={t} outside 0..{t_total - 1}.")
-            tr = trajs.setdefault(key, {"ticks": {}, "meta": v, "path": path, "line": line})
+            _need(0 <= t < t_total, path, line, "timeStepIndex", t, f"outside 0..{t_total - 1}")
+            _need(1 <= key[1] <= config.num_days, path, line, "deliveryPeriodIndex", key[1],
+                  f"outside 1..{config.num_days} (data.num_days)")
+            _need(key[0] >= 0, path, line, "episode", key[0], "negative")
+            _need(key[2] >= 0, path, line, "advertiserNumber", key[2], "negative")
+            tr = trajs.setdefault(key, {"ticks": {}, "where": {}})
             if t in tr["ticks"]:
                 raise ValueError(f"{path}:{line}: duplicate tick {t} of (episode, day, advertiser)={key}.")
-            tr["ticks"][t] = v
+            tr["ticks"][t], tr["where"][t] = v, (path, line)
     for key, tr in trajs.items():
-        if len(tr["ticks"]) != t_total:
-            missing = sorted(set(range(t_total)) - set(tr["ticks"]))[:5]
-            raise ValueError(f"{tr['path']}:{tr['line']}: (episode, day, advertiser)={key} lacks ticks {missing}….")
+        _check_trajectory(key, tr, t_total)
+        tr["meta"] = tr["ticks"][0]
+    return trajs
 
-    num_episodes = 1 + max(k[0] for k in trajs)
-    market = np.zeros((num_episodes, config.num_days + 1, t_total, 3), np.float32)
-    mpath = os.path.join(in_dir, "market.csv")
-    if os.path.exists(mpath):
-        for line, r in _read(mpath, MARKET_COLUMNS):
-            e, d, t = (_parse(mpath, line, c, r[c], "int") for c in MARKET_COLUMNS[:3])
-            market[e, d, t] = [_parse(mpath, line, c, r[c], "float") for c in MARKET_COLUMNS[3:]]
-    else:
-        warnings.warn(f"{mpath} not found: the market history is zeros.")
 
-    learning = _learning_tasks(trajs, config)
-    splits = {}
-    for name, days in config.split_days().items():
-        keys = [k for k in trajs if k[1] in days]
-        keys.sort(key=lambda k: (learning[k], k[1], k[0], k[2]))
-        splits[name] = _to_split(keys, trajs, market, t_total, config, learning)
-    return Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market, **splits)
+def _need(ok: bool, path: str, line: int, column: str, value, problem: str) -> None:
+    if not ok:
+        raise ValueError(f"{path}:{line}: column {column!r} holds {_show(value)}: {problem}.")
+
+
+def _show(x) -> str:
+    return _f(x) if isinstance(x, (float, np.floating)) else str(x)
+
+
+def _check_trajectory(key: tuple, tr: dict, t_total: int) -> None:
+    """One (episode, day, advertiser)'s rows form one trajectory: every tick present; one budget,
+    constraint, campaign and category; cost ≥ 0; remainingBudget ≤ budget and non-increasing;
+    `reward` the own campaign's channel; next_state the next tick's state; done at the last tick."""
+    ticks, where = tr["ticks"], tr["where"]
+    if len(ticks) != t_total:
+        missing = sorted(set(range(t_total)) - set(ticks))[:5]
+        path, line = where[min(ticks)]
+        raise ValueError(f"{path}:{line}: (episode, day, advertiser)={key} lacks ticks {missing}….")
+    first, (path0, line0) = ticks[0], where[0]
+    _need(first["budget"] > 0, path0, line0, "budget", first["budget"], "a budget must be > 0")
+    for t in range(t_total):
+        v, (path, line) = ticks[t], where[t]
+        for col in ("budget", "CPAConstraint", "campaign", "advertiserCategoryIndex"):
+            name = CAMPAIGN_NAMES.__getitem__ if col == "campaign" else _show
+            _need(v[col] == first[col], path, line, col, name(v[col]),
+                  f"its tick 0 ({path0}:{line0}) holds {name(first[col])}, and every row of (episode, day, "
+                  f"advertiser)={key} must hold the same")
+        _need(v["cost"] >= 0, path, line, "cost", v["cost"], "a cost must be ≥ 0")
+        limit = first["budget"] if t == 0 else ticks[t - 1]["remainingBudget"]
+        what = "the budget" if t == 0 else f"tick {t - 1}'s remainingBudget"
+        _need(v["remainingBudget"] <= limit * (1 + 1e-6), path, line, "remainingBudget", v["remainingBudget"],
+              f"more than {what} {_f(limit)}; the budget left never increases")
+        campaign = CAMPAIGN_NAMES[v["campaign"]]
+        for col in ("reward", "reward_continuous"):
+            own = v[f"{col}_{campaign}"]
+            _need(np.isclose(v[col], own, rtol=1e-6, atol=0), path, line, col, v[col],
+                  f"it must equal {col}_{campaign}={_f(own)}, the campaign's own channel")
+        nxt = ticks[t + 1]["state"] if t + 1 < t_total else np.zeros(STATE_DIM, np.float32)
+        _need(np.array_equal(v["next_state"], nxt), path, line, "next_state", _vec(v["next_state"]),
+              "it must equal the next tick's state (zeros at the last tick)")
+        done = int(t == t_total - 1)
+        _need(v["done"] == done, path, line, "done", v["done"], f"tick {t} of {t_total} needs done={done}")
+
+
+def _read_market(path: str, num_episodes: int, config: DataConfig) -> np.ndarray:
+    """(E, D, T, 3) market series from `path` (E: at least `num_episodes`); zeros, with a
+    warning, if there is no such file."""
+    days, t_total = config.num_days + 1, config.env.ticks_per_day
+    if not os.path.exists(path):
+        warnings.warn(f"{path} not found: the market history is zeros.")
+        return np.zeros((num_episodes, days, t_total, 3), np.float32)
+    rows = {}
+    for line, r in _read(path, MARKET_COLUMNS):
+        e, d, t = (_parse(path, line, c, r[c], "int") for c in MARKET_COLUMNS[:3])
+        for column, i, size in (("episode", e, None), ("deliveryPeriodIndex", d, days), ("timeStepIndex", t, t_total)):
+            _need(i >= 0 and (size is None or i < size), path, line, column, i,
+                  "negative" if size is None else f"outside 0..{size - 1}")
+        rows[e, d, t] = [_parse(path, line, c, r[c], "float") for c in MARKET_COLUMNS[3:]]
+    market = np.zeros((max(num_episodes, 1 + max((k[0] for k in rows), default=0)), days, t_total, 3), np.float32)
+    for index, values in rows.items():
+        market[index] = values
+    return market
 
 
 def _learning_tasks(trajs, config: DataConfig) -> dict:

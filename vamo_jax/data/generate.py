@@ -15,6 +15,9 @@ import dataclasses
 import functools
 import math
 import os
+import warnings
+import zipfile
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -138,13 +141,23 @@ def check_no_leak(dataset: Dataset) -> None:
             raise ValueError(f"split {name!r} holds days {sorted(got - set(allowed))} outside {allowed}.")
 
 
+DAMAGED_CACHE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError, ValueError, OSError)
+"""What `np.load` of a truncated or corrupted npz (its members carry CRC-32 checksums) or one of
+another layout raises."""
+
+
 def make_dataset(config: DataConfig) -> Dataset:
-    """Generates (or loads from `config.cache_dir`) the data set described by `config`."""
+    """Generates (or loads from `config.cache_dir`) the data set described by `config`; a cache
+    file that does not load is reported and written again."""
     path = None
     if config.cache_dir is not None:
         path = os.path.join(config.cache_dir, f"vamo_logs_{config.fingerprint()}.npz")
         if os.path.exists(path):
-            return load_dataset(path, config)
+            try:
+                return load_dataset(path, config)
+            except DAMAGED_CACHE_ERRORS as err:  # truncated, corrupted, or of an older layout
+                warnings.warn(f"data cache {path} does not load ({type(err).__name__}: {err}); regenerating it.",
+                              stacklevel=2)
     world, traj, behaviour, sim_keys = simulate_logs(config)
     rng = np.random.default_rng(config.seed)
     task_of_adv = advertiser_tasks(config.env, config.num_tasks)
@@ -178,11 +191,13 @@ def save_dataset(path: str, ds: Dataset) -> None:
 
 
 def load_dataset(path: str, config: DataConfig) -> Dataset:
-    z = np.load(path)
+    """The data set `save_dataset` wrote to `path`; every array is read (and CRC-checked) here."""
+    with np.load(path) as npz:
+        z = {k: npz[k] for k in npz.files}
     market = z["market"]
     splits = {name: Split(market=market, **{f: z[f"{name}/{f}"] for f in SPLIT_FIELDS if f != "market"})
               for name in ("train", "val", "test")}
-    world = market_lib.World(**{k.split("/")[1]: z[k] for k in z.files if k.startswith("world/")})
-    behaviour = HeuristicParams(**{k.split("/")[1]: z[k] for k in z.files if k.startswith("behaviour/")})
+    world = market_lib.World(**{k.split("/")[1]: v for k, v in z.items() if k.startswith("world/")})
+    behaviour = HeuristicParams(**{k.split("/")[1]: v for k, v in z.items() if k.startswith("behaviour/")})
     return Dataset(config=config, stats=compute_norm_stats(splits["train"]), market=market, world=world,
                    sim_keys=z["sim_keys"], behaviour=behaviour, **splits)

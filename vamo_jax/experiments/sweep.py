@@ -18,6 +18,7 @@ from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
 from vamo_jax.experiments import compare
 from vamo_jax.report import (
+    config_record,
     held_out_table,
     markdown_table,
     plot_delta_m,
@@ -70,7 +71,7 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     timing["total_seconds"] = time.perf_counter() - start
     results["timing"] = timing
     results["variants"] = settings
-    results["config"] = {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}
+    results["config"] = config_record(config)
 
     title = config.sweep.title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
     table = markdown_table(results, title=title) + "\n\n" + held_out_table(results)
