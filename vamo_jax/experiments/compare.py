@@ -15,11 +15,11 @@ from typing import Callable, NamedTuple
 import jax
 import numpy as np
 
+from vamo_jax import methods as registry
 from vamo_jax.bidding import make_problem
 from vamo_jax.data import make_dataset
 from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
 from vamo_jax.evaluate import logged_totals, make_evaluator, per_task_metrics, per_task_params
-from vamo_jax import methods as registry
 from vamo_jax.loop import fit_method
 from vamo_jax.methods import Kind
 from vamo_jax.premise import measure_held_out, measure_premise
