@@ -1,4 +1,4 @@
-"""The sweep's bookkeeping against a fake trainer, and one tiny run end to end."""
+"""The sweep's bookkeeping against a fake trainer (the tiny run end to end is tests/test_main.py's)."""
 
 import dataclasses
 import json
@@ -65,12 +65,3 @@ def test_every_arm_is_validated_before_anything_trains(tmp_path, monkeypatch):
         sweep.run(with_arms(Variant("ok", ("train.methods=vamo",)), Variant("bad", ("train.methods=vamoo",))),
                   tmp_path)
     assert trained == []
-
-
-def test_tiny_run_end_to_end(tmp_path):
-    """The tiny config's own run (STL among its methods): real training, evaluation and files."""
-    results = sweep.run(load_config("tiny"), tmp_path)
-    assert list(results["methods"]) == ["stl", "equal", "vamo"] and results["baseline"] == "stl"
-    assert len(results["methods"]["vamo"]["per_task"]["gmv"]["seeds"]) == 2
-    assert (tmp_path / "checkpoints" / "vamo" / "8").exists()
-    assert (tmp_path / "delta_m.png").exists() and "| vamo |" in (tmp_path / "results.md").read_text()
