@@ -23,7 +23,6 @@ def test_lists_become_tuples():
         (dict(embed_dim=0), "ModelConfig.embed_dim must be a positive int"),
         (dict(depth=2.0), "ModelConfig.depth must be a positive int"),
         (dict(num_heads=3), "ModelConfig.num_heads=3 must divide ModelConfig.embed_dim=32"),
-        (dict(dropout=1.0), "ModelConfig.dropout must be in [0, 1)"),
         (dict(film="yes"), "ModelConfig.film must be True or False"),
         (dict(periods=()), "ModelConfig.periods must be a non-empty tuple"),
         (dict(periods=(96, 384)), "ModelConfig.periods [384] outside [2, history_len=192]"),

@@ -26,7 +26,6 @@ class ModelConfig:
       num_heads: attention heads (must divide `embed_dim`).
       context_len: largest window C of ticks (3 tokens each) the model accepts.
       max_timestep: timesteps are in [0, max_timestep) (the tick of the day).
-      dropout: dropout rate in the Transformer (0 disables it).
       temporal: "timesnet" (eq. 12–13), "lstm" (a recurrent baseline) or "none" (z_t = 0).
       periods: TimesNet's candidate periods Q, static (see `dominant_periods`); each q reads
         the amplitude at frequency H // q, so the frequencies must be distinct.
@@ -50,7 +49,6 @@ class ModelConfig:
     num_heads: int = 2
     context_len: int = 20
     max_timestep: int = spec.TICKS_PER_DAY
-    dropout: float = 0.0
     temporal: str = "timesnet"
     periods: tuple[int, ...] = (96, 48, 24)
     timesnet_width: int = 8
@@ -77,8 +75,6 @@ class ModelConfig:
         _check_choice("mode", self.mode, MODES)
         if not isinstance(self.film, bool):
             raise ValueError(f"ModelConfig.film must be True or False, got {self.film!r}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}.")
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"ModelConfig.num_heads={self.num_heads} must divide "

@@ -49,7 +49,7 @@ class Policy(nn.Module):
     config: ModelConfig
 
     @nn.compact
-    def __call__(self, batch: TrajectoryBatch, deterministic: bool = True) -> PolicyOutput:
+    def __call__(self, batch: TrajectoryBatch) -> PolicyOutput:
         cfg = self.config
         _check_batch(cfg, batch)
         b, c = batch.actions.shape
@@ -74,8 +74,8 @@ class Policy(nn.Module):
         tokens = jnp.stack([return_token, state_token, action_token], axis=2) + time[:, :, None]
         tokens = nn.LayerNorm(name="embed_norm")(tokens.reshape(b, TOKENS_PER_TICK * c, e))
         valid = jnp.repeat(batch.mask, TOKENS_PER_TICK, axis=1)
-        hidden = CausalTransformer(cfg.depth, cfg.num_heads, cfg.dropout, cfg.film,
-                                   name="backbone")(tokens, valid, requirement, deterministic)
+        hidden = CausalTransformer(cfg.depth, cfg.num_heads, cfg.film, name="backbone")(
+            tokens, valid, requirement)
         hidden = hidden.reshape(b, c, TOKENS_PER_TICK, e)[:, :, 1]  # state tokens: h_t
         chex.assert_shape(hidden, (b, c, e))
 
