@@ -8,6 +8,12 @@ task's requirement, as in AuctionNet's evaluation. Advertisers and seeds are `vm
 Return-conditioning: advertiser j's target return (per unit of budget) is the `target_quantile`
 of its task's training returns; the return-to-go at tick t is the target minus the own-task value
 realised before t, in the training normalisation.
+
+Market input: each rollout keeps the newest M market ticks it has seen (M = the policy's market
+reach, `market_reach`, plus C − 1): the logged days before the test day, then each tick's newest
+market tick from its own observation. The replayed market is the rollout's own (the controlled
+advertiser's bids move the clearing prices), so it is not shared between advertisers; the causal
+temporal module gives on this buffer the features it would give on the whole series.
 """
 
 from __future__ import annotations
@@ -139,15 +145,14 @@ def _context_batch(replay: _Replay, ctx: _Context, obs) -> spec.TrajectoryBatch:
 
 
 def _policy_fn(model, params: chex.ArrayTree, replay: _Replay):
-    """`simulate_day`'s policy: the controlled advertiser bids the model's action, with the
-    parameters of its learning task (params carry a task axis K)."""
+    """`simulate_day`'s policy: the controlled advertiser bids the model's action (`params`: the
+    model of its learning task)."""
     n = replay.learning_task.shape[0]
 
     def act(obs, ctx: _Context, key):
         del key
         ctx = _observe(replay, ctx, obs)
-        own = jax.tree.map(lambda p: p[replay.learning_task[ctx.advertiser]], params)
-        action = predict_action(model, own, _context_batch(replay, ctx, obs))[0]
+        action = predict_action(model, params, _context_batch(replay, ctx, obs))[0]
         ctx = ctx._replace(actions=ctx.actions.at[-1].set(action))
         return jnp.zeros((n,)).at[ctx.advertiser].set(action), ctx
 
@@ -155,9 +160,11 @@ def _policy_fn(model, params: chex.ArrayTree, replay: _Replay):
 
 
 def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.ArrayTree, j: chex.Array):
-    """Advertiser j alone under the policy on the test day: (own-channel value, cost)."""
+    """Advertiser j alone under the policy on the test day: (own-channel value, cost); `params`
+    carry a task axis K, and j bids with its learning task's model."""
     n = replay.learning_task.shape[0]
-    totals, _, _ = simulate_day(policy_fn=_policy_fn(model, params, replay),
+    own = jax.tree.map(lambda p: p[replay.learning_task[j]], params)
+    totals, _, _ = simulate_day(policy_fn=_policy_fn(model, own, replay),
                                 policy_state=_initial_context(replay, context, j),
                                 controlled_mask=jnp.arange(n) == j, **replay.inputs)
     return getattr(totals, kind)[j, totals.campaign[j]], totals.cost[j]
