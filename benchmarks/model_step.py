@@ -1,11 +1,14 @@
 """Cost of the policy per temporal module: parameters, XLA FLOPs per example, train-step throughput.
 
-    python benchmarks/model_step.py [--batch-size 32] [--steps 20] [--mode action]
+    python benchmarks/model_step.py [--batch-size 32] [--steps 20] [--mode action] [--days 11]
 
 FLOPs come from XLA's cost analysis of the compiled functions (forward: `apply`; train step:
 loss, gradient and an AdamW update, equal task weights). Throughput is examples per second of
 `--steps` train steps in one jitted `lax.scan` (as the training loop runs them), after one
-warm-up call, median over `--repeats` timings.
+warm-up call, median over `--repeats` timings; the last column is the step time as a multiple
+of the no-temporal step's, from the same run. The batch's market table is one episode of
+`--days` days of T ticks (the sim config's data: 1 × 11 × 96): TimesNet's cost is that table's,
+whatever B and C.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import jax
 import numpy as np
 import optax
 
-from vamo_jax.data.spec import synthetic_batch
+from vamo_jax.data.spec import TICKS_PER_DAY, synthetic_batch
 from vamo_jax.models import ModelConfig, make_policy, per_example_loss
 from vamo_jax.mtl import task_losses
 
@@ -29,9 +32,9 @@ def flops(compiled) -> float:
     return float(analysis.get("flops", float("nan")))
 
 
-def measure(config: ModelConfig, batch_size: int, steps: int, repeats: int) -> dict:
-    batch = synthetic_batch(jax.random.PRNGKey(0), batch_size, config.context_len,
-                            config.history_len, config.num_tasks)
+def measure(config: ModelConfig, batch_size: int, steps: int, repeats: int, days: int) -> dict:
+    batch = synthetic_batch(jax.random.PRNGKey(0), batch_size, config.context_len, config.num_tasks,
+                            market_shape=(1, days * TICKS_PER_DAY))
     model = make_policy(config)
     params = jax.jit(model.init)(jax.random.PRNGKey(1), batch)
     optimizer = optax.adamw(1e-3)
@@ -77,17 +80,22 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mode", default="action", choices=("action", "next_state"))
+    parser.add_argument("--days", type=int, default=11, help="days of the market table (≥ 2)")
     args = parser.parse_args()
     base = ModelConfig(mode=args.mode)
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; B={args.batch_size}, "
           f"C={base.context_len}, H={base.history_len}, E={base.embed_dim}, depth={base.depth}, "
-          f"periods={base.periods}, mode={args.mode}")
-    print(f"{'temporal':<10}{'params':>10}{'fwd MFLOP/ex':>14}{'step MFLOP/ex':>15}{'examples/s':>12}")
+          f"periods={base.periods}, mode={args.mode}, market table 1 × {args.days} × {TICKS_PER_DAY}")
+    rows = {temporal: measure(ModelConfig(mode=args.mode, temporal=temporal), args.batch_size,
+                              args.steps, args.repeats, args.days)
+            for temporal in ("none", "lstm", "timesnet")}
+    print(f"{'temporal':<10}{'params':>10}{'fwd MFLOP/ex':>14}{'step MFLOP/ex':>15}{'examples/s':>12}"
+          f"{'× none':>8}")
     for temporal in ("timesnet", "lstm", "none"):
-        config = ModelConfig(mode=args.mode, temporal=temporal)
-        r = measure(config, args.batch_size, args.steps, args.repeats)
+        r = rows[temporal]
         print(f"{temporal:<10}{r['params']:>10,}{r['forward_flops'] / 1e6:>14.2f}"
-              f"{r['step_flops'] / 1e6:>15.2f}{r['examples_per_s']:>12,.0f}", flush=True)
+              f"{r['step_flops'] / 1e6:>15.2f}{r['examples_per_s']:>12,.0f}"
+              f"{rows['none']['examples_per_s'] / r['examples_per_s']:>8.2f}", flush=True)
     print("XLA's cost analysis counts a while-loop body once: the LSTM's H recurrent steps are "
           "undercounted (its FLOPs are a lower bound).")
 

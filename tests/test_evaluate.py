@@ -1,5 +1,7 @@
 """Per-task scoring of test-day rollouts (the part of `vamo_jax.evaluate` that needs no simulator)."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -28,3 +30,31 @@ def test_per_task_metrics_defaults_to_the_three_campaign_types():
 def test_a_task_without_advertisers_is_refused():
     with pytest.raises(ValueError, match=r"tasks \[2\] have no advertiser"):
         per_task_metrics(np.ones((1, 2)), np.ones((1, 2)), np.array([0, 1]), np.array([0, 1, 2]))
+
+
+def test_the_rollout_market_buffer_ends_with_the_simulators_history():
+    """`market_before` and one push per tick keep, at tick t, the ticks whose newest H are the
+    simulator's history window (the last H ticks before t, reaching into the previous day)."""
+    import jax.numpy as jnp
+
+    from vamo_jax.data.spec import history_windows
+    from vamo_jax.evaluate import _push, market_before
+
+    days, ticks, h, length, day = 3, 16, 20, 40, 2
+    series = np.random.default_rng(0).normal(size=(days * ticks, 3)).astype(np.float32)
+    logs = types.SimpleNamespace(market=series.reshape(1, days, ticks, 3))
+    buffer = jnp.asarray(market_before(logs, day, length))
+    assert buffer.shape == (length, 3)
+    for t in range(5):
+        history = series[day * ticks + t - h: day * ticks + t]  # the simulator's obs.history
+        buffer = _push(buffer, jnp.asarray(history[-1]))
+        window = history_windows(buffer[None], jnp.array([[length - 1]]), h)[0, 0]
+        np.testing.assert_array_equal(window, history)
+
+
+def test_market_before_pads_short_logs_with_zeros():
+    from vamo_jax.evaluate import market_before
+
+    series = np.arange(2 * 4 * 1, dtype=np.float32).reshape(1, 2, 4, 1) + 1
+    out = market_before(types.SimpleNamespace(market=series), 1, 6)
+    np.testing.assert_array_equal(out[:, 0], [0, 0, 0, 1, 2, 3])

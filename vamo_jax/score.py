@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-CPA_CAMPAIGNS: tuple[int, ...] = (2,)
+from vamo_jax.sim.params import COST_PER_RESULT
+
+CPA_CAMPAIGNS: tuple[int, ...] = tuple(c for c, cost_per_result in enumerate(COST_PER_RESULT) if cost_per_result)
 """Campaign types whose constraint is a cost per result (CartCnt); the others carry a target ROI."""
 
 

@@ -85,7 +85,8 @@ sample = jax.jit(data.sample_batch, static_argnums=(2, 3, 5))
 def test_sample_batch_contract(dataset):
     b = sample(jax.random.key(0), dataset.train, 32, 10, dataset.stats, CONFIG.env)
     spec.assert_batch(b)
-    assert b.history.shape == (32, 10, H, spec.HISTORY_FEATURES)
+    assert b.market.shape == dataset.market.shape[:1] + (np.prod(dataset.market.shape[1:3]), spec.HISTORY_FEATURES)
+    assert b.market_index.shape == (32, 10)
     # Task proportions matched to the data, within one row.
     p = np.bincount(dataset.train.task, minlength=3) / dataset.train.size
     assert np.all(np.abs(np.bincount(b.task, minlength=3) - 32 * p) <= 1)
@@ -114,10 +115,11 @@ def test_history_reaches_into_the_previous_day(dataset):
     split = dataset.val
     b = sample(jax.random.key(1), split, 64, 1, dataset.stats, CONFIG.env)
     t = np.asarray(b.timesteps[:, 0])
+    history = spec.history_windows(b.market, b.market_index, H)
     two_days = np.concatenate([dataset.market[0, CONFIG.val_day - 1], dataset.market[0, CONFIG.val_day]], 0)
     for j in range(64):
         expected = two_days[T + t[j] - H: T + t[j]]
-        np.testing.assert_array_equal(np.asarray(b.history[j, 0]), expected)
+        np.testing.assert_array_equal(np.asarray(history[j, 0]), expected)
     assert np.any(t < H)  # some windows do reach back into day 8
 
 

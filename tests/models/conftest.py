@@ -33,10 +33,10 @@ def key(seed: int):
 
 
 def make_batch(seed: int = 0):
-    return _synthetic_batch(key(seed), B, C, H)
+    return _synthetic_batch(key(seed), B, C)
 
 
-_synthetic_batch = jax.jit(synthetic_batch, static_argnums=(1, 2, 3))
+_synthetic_batch = jax.jit(synthetic_batch, static_argnums=(1, 2))
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,11 @@ def test_lists_become_tuples():
         (dict(embed_dim=0), "ModelConfig.embed_dim must be a positive int"),
         (dict(depth=2.0), "ModelConfig.depth must be a positive int"),
         (dict(num_heads=3), "ModelConfig.num_heads=3 must divide ModelConfig.embed_dim=32"),
-        (dict(dropout=1.0), "ModelConfig.dropout must be in [0, 1)"),
         (dict(film="yes"), "ModelConfig.film must be True or False"),
         (dict(periods=()), "ModelConfig.periods must be a non-empty tuple"),
         (dict(periods=(96, 384)), "ModelConfig.periods [384] outside [2, history_len=192]"),
         (dict(periods=(96, 90)), "ModelConfig.periods 96 and 90 both read frequency 2"),
+        (dict(periods=(96, 2), kernel_sizes=(1, 7)), "ModelConfig.periods [2] shorter than max(kernel_sizes) // 2 = 3"),
         (dict(kernel_sizes=(1, 4)), "ModelConfig.kernel_sizes must be a non-empty tuple of odd"),
     ],
 )

@@ -48,7 +48,8 @@ def test_masked_mean_over_valid_ticks(batch, mode):
         states=jnp.where(pad[..., None], noise[..., None], windows.states),
         next_states=jnp.where(pad[..., None], noise[..., None], windows.next_states),
     )
-    np.testing.assert_allclose(per_example_loss(apply, params, garbage), loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda p, b: per_example_loss(model, p, b))(params, garbage), loss,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_feeds_task_losses_with_finite_gradients(batch):
@@ -66,11 +67,14 @@ def test_feeds_task_losses_with_finite_gradients(batch):
     assert np.abs(head[1]).sum() > 0 and np.abs(head[0]).sum() == 0 and np.abs(head[2]).sum() == 0
 
 
-def test_dropout_key_switches_dropout_on(batch):
-    model, params, _ = compiled(tiny_config(dropout=0.5, temporal="none", depth=1))
-    loss = jax.jit(lambda p, b, k: per_example_loss(model, p, b, dropout_key=k))
-    train = loss(params, batch, jax.random.PRNGKey(0))
-    evaluate = jax.jit(lambda p, b: per_example_loss(model, p, b))(params, batch)
-    assert not np.allclose(train, evaluate)
-    with pytest.raises(ValueError, match="dropout_key"):
-        per_example_loss(model.apply, params, batch, dropout_key=jax.random.PRNGKey(0))
+
+def test_next_state_mode_ends_the_day_at_the_configured_ticks_per_day(batch):
+    """A day of 48 ticks: the window ending on tick 47 has no transition from it."""
+    ticks = 48
+    model, params, apply = compiled(tiny_config(mode="next_state", max_timestep=ticks))
+    windows = batch.replace(timesteps=jnp.broadcast_to(jnp.arange(ticks - C, ticks, dtype=jnp.int32), (B, C)))
+    loss = jax.jit(lambda p, b: per_example_loss(model, p, b))(params, windows)
+    out = apply(params, windows)
+    state = np.mean((np.asarray(out.next_state) - np.asarray(windows.next_states))[:, :-1] ** 2, axis=(1, 2))
+    action = np.mean((np.asarray(out.inverse_action) - np.asarray(windows.actions))[:, :-1] ** 2, axis=1)
+    np.testing.assert_allclose(loss, state + action, rtol=1e-5)

@@ -29,15 +29,19 @@ def test_output_shapes(batch, overrides):
 
 
 def perturb_after(batch, t, key):
-    """Every input after tick t changed, and the action at t (the prediction at t must not see it)."""
+    """Every input after tick t changed, and the action at t (the prediction at t must not see it).
+
+    Row b's market is series b; its ticks after the newest before t + 1 are the later ones."""
     ks = jax.random.split(key, 5)
     later = (jnp.arange(C) > t)[None, :]
+    _, length, _ = batch.market.shape
+    seen = (batch.market_index[:, t] % length)[:, None, None]
+    later_market = jnp.arange(length)[None, :, None] > seen
     return batch.replace(
         states=jnp.where(later[..., None], jax.random.normal(ks[0], batch.states.shape), batch.states),
         returns_to_go=jnp.where(later, jax.random.normal(ks[1], (B, C)), batch.returns_to_go),
         actions=jnp.where(jnp.arange(C)[None] >= t, jax.random.normal(ks[2], (B, C)), batch.actions),
-        history=jnp.where(later[..., None, None], jax.random.normal(ks[3], batch.history.shape),
-                          batch.history),
+        market=jnp.where(later_market, jax.random.normal(ks[3], batch.market.shape), batch.market),
         next_states=jnp.where(later[..., None], jax.random.normal(ks[4], batch.states.shape),
                               batch.next_states),
         timesteps=jnp.where(later, (batch.timesteps + 7) % 96, batch.timesteps),
@@ -59,7 +63,8 @@ def test_causal(batch, mode):
     t = 3
     earlier = apply(params, batch.replace(actions=batch.actions.at[:, t - 1].add(1.0)))
     assert not np.allclose(earlier.action[:, t], base.action[:, t])
-    market = apply(params, batch.replace(history=batch.history.at[:, t].multiply(-1.0)))
+    newest = batch.market.reshape(-1, batch.market.shape[-1]).at[batch.market_index[:, t]].multiply(-1.0)
+    market = apply(params, batch.replace(market=newest.reshape(batch.market.shape)))
     assert not np.allclose(market.action[:, t], base.action[:, t])
     np.testing.assert_allclose(market.action[:, :t], base.action[:, :t], rtol=1e-5, atol=1e-5)
 
@@ -67,11 +72,13 @@ def test_causal(batch, mode):
 def test_vmap_over_examples_matches_the_batch(batch):
     model, params, apply = compiled(tiny_config())
 
-    def one(example):
-        return model.apply(params, jax.tree.map(lambda x: x[None], example)).action[0]
+    def one(example, market):
+        example = jax.tree.map(lambda x: x[None], example.replace(market=None))
+        return model.apply(params, example.replace(market=market)).action[0]
 
-    np.testing.assert_allclose(jax.jit(jax.vmap(one))(batch), apply(params, batch).action,
-                               rtol=1e-5, atol=1e-5)
+    # The market table is shared by the rows: not a vmap axis.
+    vmapped = jax.jit(jax.vmap(one, in_axes=(0, None)))(batch.replace(market=None), batch.market)
+    np.testing.assert_allclose(vmapped, apply(params, batch).action, rtol=1e-5, atol=1e-5)
 
 
 def test_no_recompilation_when_only_values_change(batch):
@@ -107,7 +114,8 @@ def test_predict_action_reads_the_last_valid_tick(batch):
 @pytest.mark.parametrize(
     "field, replacement, message",
     [
-        ("history", lambda b: b.history[:, :, 1:], "ModelConfig.history_len"),
+        ("market", lambda b: b.market[..., 1:], "ModelConfig.history_features"),
+        ("market_index", lambda b: b.market_index[:, 1:], "TrajectoryBatch.market_index"),
         ("states", lambda b: b.states[..., :-1], "ModelConfig.state_dim"),
         ("requirement", lambda b: b.requirement[:, :-1], "ModelConfig.requirement_dim"),
     ],
@@ -129,7 +137,7 @@ def test_context_longer_than_the_config_raises():
 def test_a_padded_window_predicts_like_its_valid_ticks_alone(batch, side):
     model, params, apply = compiled(tiny_config())
     n = 5
-    per_tick = ("states", "actions", "rewards", "returns_to_go", "timesteps", "mask", "history",
+    per_tick = ("states", "actions", "rewards", "returns_to_go", "timesteps", "mask", "market_index",
                 "next_states")
     valid = batch.replace(**{f: getattr(batch, f)[:, :n] for f in per_tick})
     short = jax.jit(model.apply)(params, valid).action

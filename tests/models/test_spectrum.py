@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vamo_jax.models import dominant_periods, period_weights
-from vamo_jax.models.spectrum import amplitude
+from vamo_jax.models.spectrum import amplitude, standardize, trailing_period_weights, trailing_standardize
 
 H = 192
 PERIODS = (96, 48, 24)
@@ -51,3 +51,19 @@ def test_dominant_periods_respects_max_period():
     assert dominant_periods(series, 1, max_period=192) == (24,)
     with pytest.raises(ValueError, match="distinct periods"):
         dominant_periods(series[:8], 5)
+
+
+def zero_padded_windows(series, window):
+    """(L, H, F): the window of H ticks ending at each tick, zeros before the series' start."""
+    padded = np.concatenate([np.zeros((window - 1, series.shape[1]), series.dtype), series])
+    return np.stack([padded[i: i + window] for i in range(len(series))])
+
+
+def test_trailing_statistics_are_those_of_each_window():
+    series = planted(48, length=300)
+    windows = zero_padded_windows(series, H)
+    weights = jax.jit(trailing_period_weights, static_argnums=(1, 2))(jnp.asarray(series), H, PERIODS)
+    standardized = standardize(jnp.asarray(windows))
+    np.testing.assert_allclose(weights, period_weights(standardized, PERIODS), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(trailing_standardize(jnp.asarray(series), H), standardized[:, -1],
+                               rtol=1e-3, atol=1e-3)

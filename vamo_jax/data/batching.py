@@ -5,8 +5,9 @@ sorted by learning task; the batch takes one trajectory uniformly from each of B
 so task k gets ⌊B·p_k⌋ or ⌈B·p_k⌉ rows, p_k being its share of the split. Each row then draws
 an end tick e ~ U{0..T−1} and takes the window of C ticks e−C+1..e; ticks before 0 are left
 padding (mask 0, zeros, timestep 0), as at inference where the context holds the past ticks.
-`history[b, c]` holds the H market ticks before tick t_c of the row's (episode, day),
-reaching into the previous day (day ≥ 1 always has day − 1 in the market series).
+The batch's market table is the split's market series, one per episode with its days end to
+end, (E, D · T, F); `market_index[b, c]` points at the tick before t_c of the row's (episode,
+day), in the previous day when t_c = 0 (day ≥ 1 always has day − 1 in the series).
 
 Units: states/next_states are normalised with the training `NormStats` (next_states zero at the
 last tick); rewards are channel value × unit_value / budget / return_scale, so the reversed
@@ -41,7 +42,7 @@ def sample_batch(
       batch_size: B.
       context: C ≤ T.
       stats: training normalisation (`Dataset.stats`).
-      env: the data's `EnvParams` (history length H, task unit values).
+      env: the data's `EnvParams` (task unit values).
     """
     m = split.actions.shape[0]
     k_row, k_end = jax.random.split(key)
@@ -128,15 +129,13 @@ def windows(
     rtg = take(split.returns_to_go) / stats.return_scale
     requirement = normalise_requirement(trajectory_requirement(split)[rows], stats)
 
-    h = env.history_len
-    market = jnp.asarray(split.market).reshape(e_total * d_total * t_total, f)
-    base = (jnp.asarray(split.episode)[rows] * d_total + jnp.asarray(split.day)[rows]) * t_total
-    idx = base[:, None, None] + t_idx[:, :, None] - h + jnp.arange(h)[None, None, :]
-    history = market[idx] * maskf[..., None, None]
+    day_start = (jnp.asarray(split.episode)[rows] * d_total + jnp.asarray(split.day)[rows]) * t_total
+    market_index = (day_start[:, None] + t_idx - 1).astype(jnp.int32)
 
     return TrajectoryBatch(
         states=states, actions=take(split.actions), rewards=rewards, returns_to_go=rtg,
         requirement=requirement, timesteps=t_idx.astype(jnp.int32), mask=maskf, task=task.astype(jnp.int32),
-        history=history, next_states=next_states,
+        market=jnp.asarray(split.market).reshape(e_total, d_total * t_total, f),
+        market_index=market_index, next_states=next_states,
     )
 

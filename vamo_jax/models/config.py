@@ -19,17 +19,19 @@ class ModelConfig:
       num_tasks: K, number of task-specific generators.
       state_dim: S, state features.
       requirement_dim: R, features of the requirement vector y(τ).
-      history_len: H, market ticks before each tick read by the temporal module.
+      history_len: H, the market window of the temporal module: TimesNet's period weights,
+        standardisation and pooling read the H ticks up to each tick's newest, the LSTM reads
+        them all (`market_reach` gives the whole reach).
       history_features: F, market series per tick.
       embed_dim: width E of the tokens and of the Transformer.
       depth: number of Transformer blocks.
       num_heads: attention heads (must divide `embed_dim`).
       context_len: largest window C of ticks (3 tokens each) the model accepts.
       max_timestep: timesteps are in [0, max_timestep) (the tick of the day).
-      dropout: dropout rate in the Transformer (0 disables it).
       temporal: "timesnet" (eq. 12–13), "lstm" (a recurrent baseline) or "none" (z_t = 0).
       periods: TimesNet's candidate periods Q, static (see `dominant_periods`); each q reads
-        the amplitude at frequency H // q, so the frequencies must be distinct.
+        the amplitude at frequency H // q, so the frequencies must be distinct, and is at least
+        max(kernel_sizes) // 2 (a kernel wider than the grid's rows would read later ticks).
       timesnet_width: channels of TimesNet's 2-D period × phase tensor (also the LSTM width).
       kernel_sizes: odd kernel sizes of the Inception block's parallel 2-D convolutions
         (TimesNet uses up to 11; the cost grows with the largest size squared).
@@ -50,7 +52,6 @@ class ModelConfig:
     num_heads: int = 2
     context_len: int = 20
     max_timestep: int = spec.TICKS_PER_DAY
-    dropout: float = 0.0
     temporal: str = "timesnet"
     periods: tuple[int, ...] = (96, 48, 24)
     timesnet_width: int = 8
@@ -77,20 +78,18 @@ class ModelConfig:
         _check_choice("mode", self.mode, MODES)
         if not isinstance(self.film, bool):
             raise ValueError(f"ModelConfig.film must be True or False, got {self.film!r}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}.")
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"ModelConfig.num_heads={self.num_heads} must divide "
                 f"ModelConfig.embed_dim={self.embed_dim}."
             )
-        self._check_periods()
         if (not isinstance(self.kernel_sizes, tuple) or not self.kernel_sizes
                 or any(not isinstance(k, int) or k < 1 or k % 2 == 0 for k in self.kernel_sizes)):
             raise ValueError(
                 f"ModelConfig.kernel_sizes must be a non-empty tuple of odd positive ints, "
                 f"got {self.kernel_sizes!r}."
             )
+        self._check_periods()
 
     def _check_periods(self):
         h = self.history_len
@@ -114,6 +113,13 @@ class ModelConfig:
                     f"history_len={h} window; keep one of them."
                 )
             seen[f] = q
+        reach = max(self.kernel_sizes) // 2
+        short = [q for q in self.periods if q < reach]
+        if short:
+            raise ValueError(
+                f"ModelConfig.periods {short} shorter than max(kernel_sizes) // 2 = {reach}: "
+                "the causal kernel would read later ticks; use longer periods or smaller kernels."
+            )
 
 
 def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:

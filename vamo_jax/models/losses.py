@@ -8,40 +8,34 @@ import chex
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vamo_jax.data.spec import TICKS_PER_DAY, TrajectoryBatch
-from vamo_jax.models.policy import PolicyOutput
+from vamo_jax.data.spec import TrajectoryBatch
+from vamo_jax.models.policy import Policy, PolicyOutput
 
 ApplyFn = Callable[[chex.ArrayTree, TrajectoryBatch], PolicyOutput]
 
 
-def per_example_loss(
-    model: Union[nn.Module, ApplyFn],
-    params: chex.ArrayTree,
-    batch: TrajectoryBatch,
-    *,
-    dropout_key: chex.PRNGKey | None = None,
-) -> chex.Array:
+def per_example_loss(model: Policy, params: chex.ArrayTree, batch: TrajectoryBatch) -> chex.Array:
     """ℓ_i: each window's loss, the mean over its valid ticks.
 
     Action mode (Decision Transformer / GAS): (â_t − a_t)².
     Next-state mode (AIGB): mean_S (ŝ_{t+1} − s_{t+1})² + (g(s_t, s_{t+1}) − a_t)², with g the
-    inverse dynamics on the logged transition; the last tick of a day has no s_{t+1} and is
-    left out of both terms.
+    inverse dynamics on the logged transition; the last tick of a day (timestep
+    `model.config.max_timestep − 1`, the configured ticks per day minus one) has no s_{t+1} and
+    is left out of both terms.
 
     Args:
-      model: a `Policy` (its `apply` is used) or an apply function `(params, batch) -> PolicyOutput`.
+      model: the `Policy`.
       params: the model's parameters.
       batch: the windows; `batch.mask` marks real ticks.
-      dropout_key: enables dropout (training) when given; needs a `Policy`.
 
     Returns:
       (B,) losses; a window with no valid tick gets 0.
     """
-    out = _apply(model, params, batch, dropout_key)
+    out = model.apply(params, batch)
     mask = batch.mask.astype(jnp.float32)
     if out.next_state is None:
         return _masked_mean(jnp.square(out.action - batch.actions), mask)
-    transition = mask * (batch.timesteps < TICKS_PER_DAY - 1)
+    transition = mask * (batch.timesteps < model.config.max_timestep - 1)
     state_error = jnp.square(out.next_state - batch.next_states).mean(axis=-1)
     action_error = jnp.square(out.inverse_action - batch.actions)
     return _masked_mean(state_error + action_error, transition)
@@ -51,20 +45,10 @@ def predict_action(
     model: Union[nn.Module, ApplyFn], params: chex.ArrayTree, batch: TrajectoryBatch
 ) -> chex.Array:
     """(B,) the predicted action at the last valid tick of each window (the tick to bid now)."""
-    action = _apply(model, params, batch, None).action
+    action = (model.apply if isinstance(model, nn.Module) else model)(params, batch).action
     c = action.shape[1]
     last = c - 1 - jnp.argmax(batch.mask[:, ::-1] > 0, axis=1)
     return jnp.take_along_axis(action, last[:, None], axis=1)[:, 0]
-
-
-def _apply(model, params, batch, dropout_key) -> PolicyOutput:
-    if isinstance(model, nn.Module):
-        if dropout_key is None:
-            return model.apply(params, batch)
-        return model.apply(params, batch, deterministic=False, rngs={"dropout": dropout_key})
-    if dropout_key is not None:
-        raise ValueError("dropout_key needs a Policy module, not a bare apply function.")
-    return model(params, batch)
 
 
 def _masked_mean(values: chex.Array, mask: chex.Array) -> chex.Array:

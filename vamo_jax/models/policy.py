@@ -9,11 +9,11 @@ import chex
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vamo_jax.data.spec import TrajectoryBatch
+from vamo_jax.data.spec import TrajectoryBatch, history_windows
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.heads import TaskHeads
 from vamo_jax.models.lstm import HistoryLSTM
-from vamo_jax.models.timesnet import TimesNet
+from vamo_jax.models.timesnet import TimesNet, receptive_field
 from vamo_jax.models.transformer import CausalTransformer
 
 TOKENS_PER_TICK = 3  # (return-to-go & requirement, state, action), Decision Transformer order
@@ -49,7 +49,7 @@ class Policy(nn.Module):
     config: ModelConfig
 
     @nn.compact
-    def __call__(self, batch: TrajectoryBatch, deterministic: bool = True) -> PolicyOutput:
+    def __call__(self, batch: TrajectoryBatch) -> PolicyOutput:
         cfg = self.config
         _check_batch(cfg, batch)
         b, c = batch.actions.shape
@@ -66,16 +66,17 @@ class Policy(nn.Module):
         state_token = nn.Dense(e, name="state_embedding")(batch.states)
         if cfg.temporal == "timesnet":
             state_token += TimesNet(cfg.periods, cfg.timesnet_width, e, cfg.kernel_sizes,
-                                    name="temporal")(batch.history)
+                                    cfg.history_len, name="temporal")(batch.market, batch.market_index)
         elif cfg.temporal == "lstm":
-            state_token += HistoryLSTM(cfg.timesnet_width, e, name="temporal")(batch.history)
+            windows = history_windows(batch.market, batch.market_index, cfg.history_len)
+            state_token += HistoryLSTM(cfg.timesnet_width, e, name="temporal")(windows)
         action_token = nn.Dense(e, name="action_embedding")(batch.actions[..., None])
 
         tokens = jnp.stack([return_token, state_token, action_token], axis=2) + time[:, :, None]
         tokens = nn.LayerNorm(name="embed_norm")(tokens.reshape(b, TOKENS_PER_TICK * c, e))
         valid = jnp.repeat(batch.mask, TOKENS_PER_TICK, axis=1)
-        hidden = CausalTransformer(cfg.depth, cfg.num_heads, cfg.dropout, cfg.film,
-                                   name="backbone")(tokens, valid, requirement, deterministic)
+        hidden = CausalTransformer(cfg.depth, cfg.num_heads, cfg.film, name="backbone")(
+            tokens, valid, requirement)
         hidden = hidden.reshape(b, c, TOKENS_PER_TICK, e)[:, :, 1]  # state tokens: h_t
         chex.assert_shape(hidden, (b, c, e))
 
@@ -103,10 +104,22 @@ def make_policy(config: ModelConfig) -> Policy:
     return Policy(config)
 
 
+def market_reach(config: ModelConfig) -> int:
+    """The market ticks, ending at the newest one before tick t, that the policy's z_t reads:
+    a `market` series this long before each tick gives the same z_t as the whole series."""
+    if config.temporal == "timesnet":
+        return receptive_field(config.history_len, config.periods, config.kernel_sizes)
+    return config.history_len if config.temporal == "lstm" else 1
+
+
 def _check_batch(cfg: ModelConfig, batch: TrajectoryBatch) -> None:
     """Trace-time check of the batch's static shapes against the config."""
     b, c, s = batch.states.shape
-    h, f = batch.history.shape[2:]
+    if batch.market.ndim != 3 or batch.market.shape[-1] != cfg.history_features:
+        raise ValueError(
+            f"TrajectoryBatch.market has shape {tuple(batch.market.shape)}, expected "
+            f"(P, L, {cfg.history_features}) (ModelConfig.history_features)."
+        )
     expected = {
         "states": ((b, c, cfg.state_dim), "state_dim"),
         "actions": ((b, c), None),
@@ -115,8 +128,7 @@ def _check_batch(cfg: ModelConfig, batch: TrajectoryBatch) -> None:
         "timesteps": ((b, c), None),
         "mask": ((b, c), None),
         "task": ((b,), None),
-        "history": ((b, c, cfg.history_len, cfg.history_features),
-                    "history_len/history_features"),
+        "market_index": ((b, c), None),
         "next_states": ((b, c, cfg.state_dim), "state_dim"),
     }
     for name, (shape, field) in expected.items():

@@ -3,6 +3,10 @@
 Q is static (it fixes the shapes of the period × phase tensors), so it is chosen once, at
 data-prep time, from the training data's spectrum (`dominant_periods`); at run time each window
 weights the fixed Q by its own amplitudes (`period_weights`).
+
+The `trailing_*` functions give the same statistics for the window of H ticks ending at every
+position of a series at once (a series is zero before its first tick), in O(L) per series:
+windowed sums are differences of prefix sums, so position i reads ticks ≤ i only.
 """
 
 from __future__ import annotations
@@ -57,6 +61,81 @@ def period_weights(series: chex.Array, periods: Sequence[int]) -> chex.Array:
     h = series.shape[-2]
     frequencies = np.asarray([h // q for q in periods])
     return jax.nn.softmax(amplitude(series)[..., frequencies], axis=-1)
+
+
+def trailing_sum(series: chex.Array, window: int) -> chex.Array:
+    """Σ of the `window` positions ending at each position (zeros before the start).
+
+    Args:
+      series: (..., L, F).
+      window: H ≥ 1.
+
+    Returns:
+      (..., L, F); entry i is Σ_{h=i−H+1}^{i} series[h].
+    """
+    total = jnp.cumsum(series, axis=-2)
+    pad = [(0, 0)] * (series.ndim - 2) + [(window, 0), (0, 0)]
+    return total - jnp.pad(total, pad)[..., : series.shape[-2], :]
+
+
+def trailing_moments(series: chex.Array, window: int) -> tuple[chex.Array, chex.Array]:
+    """Mean and (population) std of the H-tick window ending at each position.
+
+    Args:
+      series: (..., L, F), zero before its first tick.
+      window: H.
+
+    Returns:
+      (mean, std), each (..., L, F).
+    """
+    mean = trailing_sum(series, window) / window
+    var = trailing_sum(jnp.square(series), window) / window - jnp.square(mean)
+    return mean, jnp.sqrt(jnp.maximum(var, 0.0))
+
+
+def trailing_standardize(series: chex.Array, window: int, eps: float = 1e-5) -> chex.Array:
+    """Each tick standardised by the moments of the H-tick window that it ends (causal).
+
+    Args:
+      series: (..., L, F).
+      window: H.
+
+    Returns:
+      (..., L, F).
+    """
+    mean, std = trailing_moments(series, window)
+    return (series - mean) / (std + eps)
+
+
+def trailing_period_weights(series: chex.Array, window: int, periods: Sequence[int],
+                            eps: float = 1e-5) -> chex.Array:
+    """`period_weights` of the H-tick window ending at every position, by a sliding DFT.
+
+    For f ≥ 1 the DFT ignores the window's mean, so the amplitude of the standardised window is
+    |Σ_h x_h e^{−2πi f h / H}| / (std + eps); and |Σ_h x_{i−H+1+h} e^{−2πi f h / H}| equals
+    |Σ_{s=i−H+1}^{i} x_s e^{−2πi f s / H}|, a windowed sum of one fixed rotating series.
+
+    Args:
+      series: (..., L, F), zero before its first tick.
+      window: H.
+      periods: Q, static (each in [2, H]).
+
+    Returns:
+      (..., L, |Q|): entry i equals `period_weights(window ending at i, periods)`.
+    """
+    length = series.shape[-2]
+    frequencies = np.asarray([window // q for q in periods])
+    # The angle mod 2π in exact integers, so that it does not lose precision on long series.
+    turns = (frequencies[:, None] * np.arange(length)[None, :]) % window / window  # (Q, L)
+    angle = jnp.asarray(2 * np.pi * turns.T, jnp.float32)[:, None, :]  # (L, 1, Q)
+    x = series[..., None]  # (..., L, F, 1)
+    shape = series.shape[:-1] + (-1,)
+    real = trailing_sum((x * jnp.cos(angle)).reshape(shape), window)
+    imag = trailing_sum((x * jnp.sin(angle)).reshape(shape), window)
+    magnitude = jnp.sqrt(jnp.square(real) + jnp.square(imag)).reshape(series.shape + (len(periods),))
+    _, std = trailing_moments(series, window)
+    amp = (magnitude / (std[..., None] + eps)).mean(axis=-2)  # (..., L, Q)
+    return jax.nn.softmax(amp, axis=-1)
 
 
 def dominant_periods(series, k: int, max_period: int | None = None) -> tuple[int, ...]:

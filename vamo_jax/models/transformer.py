@@ -17,24 +17,20 @@ class Block(nn.Module):
 
     Attributes:
       num_heads: attention heads.
-      dropout: dropout rate (used only when `deterministic` is False).
     """
 
     num_heads: int
-    dropout: float
 
     @nn.compact
-    def __call__(self, tokens: chex.Array, mask: chex.Array, deterministic: bool) -> chex.Array:
+    def __call__(self, tokens: chex.Array, mask: chex.Array) -> chex.Array:
         """tokens: (B, N, E), mask: (B, 1, N, N) bool (query, key) -> (B, N, E)."""
         width = tokens.shape[-1]
-        attended = nn.MultiHeadDotProductAttention(
-            num_heads=self.num_heads, dropout_rate=self.dropout, deterministic=deterministic,
-            name="attention",
-        )(nn.LayerNorm()(tokens), mask=mask)
-        tokens = tokens + nn.Dropout(self.dropout)(attended, deterministic=deterministic)
+        attended = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, name="attention")(
+            nn.LayerNorm()(tokens), mask=mask)
+        tokens = tokens + attended
         hidden = nn.Dense(MLP_RATIO * width)(nn.LayerNorm()(tokens))
         hidden = nn.Dense(width)(jax.nn.gelu(hidden))
-        return tokens + nn.Dropout(self.dropout)(hidden, deterministic=deterministic)
+        return tokens + hidden
 
 
 class CausalTransformer(nn.Module):
@@ -43,13 +39,11 @@ class CausalTransformer(nn.Module):
     Attributes:
       depth: number of blocks.
       num_heads: attention heads.
-      dropout: dropout rate.
       film: apply FiLM(requirement) to the hidden features after every block.
     """
 
     depth: int
     num_heads: int
-    dropout: float
     film: bool
 
     @nn.compact
@@ -58,7 +52,6 @@ class CausalTransformer(nn.Module):
         tokens: chex.Array,
         valid: chex.Array,
         requirement: chex.Array,
-        deterministic: bool = True,
     ) -> chex.Array:
         """tokens: (B, N, E), valid: (B, N) 1 on real tokens, requirement y: (B, R) -> (B, N, E)."""
         b, n, width = tokens.shape
@@ -68,9 +61,7 @@ class CausalTransformer(nn.Module):
         keys = (valid[:, None, :] > 0) | jnp.eye(n, dtype=bool)[None]
         mask = (causal[None] & keys)[:, None]
         for layer in range(self.depth):
-            tokens = Block(self.num_heads, self.dropout, name=f"block{layer}")(
-                tokens, mask, deterministic
-            )
+            tokens = Block(self.num_heads, name=f"block{layer}")(tokens, mask)
             if self.film:
                 tokens = FiLM(width, name=f"film{layer}")(tokens, requirement)
         return nn.LayerNorm(name="final_norm")(tokens)

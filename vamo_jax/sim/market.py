@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vamo_jax.sim.params import EnvParams
+from vamo_jax.sim.params import COST_PER_RESULT, EnvParams
 
 NUM_CHANNELS = 3
 REGIME_DIM = 5
@@ -133,7 +133,8 @@ def make_world(key: chex.PRNGKey, params: EnvParams, num_days: int) -> World:
     budget = fair_share_spend(params) * jax.random.uniform(ks[5], (n,), minval=lo, maxval=hi)
     roi_target = jax.random.uniform(ks[6], (n,), minval=0.8, maxval=1.6)
     unit = jnp.asarray(params.unit_value, jnp.float32)
-    constraint = jnp.where(campaign == 2, unit[2] / roi_target, roi_target)
+    # A cost-per-result campaign's target is the cost of one unit at its target ROI.
+    constraint = jnp.where(jnp.asarray(COST_PER_RESULT)[campaign], unit[campaign] / roi_target, roi_target)
 
     sd = jnp.asarray(list(params.day_shift_sd) + [params.day_volume_sd, params.day_competition_sd], jnp.float32)
     rho = params.regime_corr

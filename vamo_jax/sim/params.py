@@ -21,6 +21,9 @@ def _fail(field: str, value, fix: str) -> None:
     raise ValueError(f"EnvParams.{field}={value!r} is invalid: {fix}.")
 
 
+COST_PER_RESULT: tuple[bool, ...] = (False, False, True)
+"""Per campaign type (GMV, Dir-GMV, CartCnt): whether its constraint and online ratio are a cost per
+result (CartCnt: cost per cart) rather than a return on spend (GMV, Dir-GMV: ROI)."""
 TICKS_PER_DAY: int = 96
 """The paper's day: 96 ticks of 15 minutes (App. C); `EnvParams.ticks_per_day` is the configured one."""
 
