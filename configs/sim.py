@@ -3,8 +3,8 @@ three-task data, 3 seeds.
 
 Sized to run end to end on a 2-core CPU in minutes: 48 advertisers and 24k impressions a day
 (AuctionNet has ~500k), the paper's scarce 20/20/10 training trajectories per task, a small
-policy (width 32, 2 blocks, context 10 ticks, TimesNet of width 4 over the last 96 market ticks,
-which is most of a step's cost on a CPU), batch 32, 500 steps.
+policy (width 32, 2 blocks, context 10 ticks, TimesNet of width 4 over the last 96 market ticks),
+batch 32, 500 steps.
 """
 
 import dataclasses

@@ -21,6 +21,9 @@ import sys
 import warnings
 from pathlib import Path
 
+import jax
+
+from vamo_jax import _compilation_cache
 from vamo_jax import config as config_lib
 from vamo_jax.report import RESULT_FILES, config_record, write_atomic
 
@@ -86,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where the run writes (default: runs/<config>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --workdir from its checkpoints")
     parser.add_argument("--force", action="store_true", help="discard the run in --workdir (checkpoints, results)")
+    parser.add_argument("--compilation-cache", default="runs/jax_cache", metavar="DIR",
+                        help="JAX's persistent compilation cache: a rerun reads its compiled programs back "
+                             "(default: runs/jax_cache; '' for none, e.g. to time a cold start)")
     args = parser.parse_args(argv)
+    if args.compilation_cache and jax.config.jax_compilation_cache_dir is None:
+        _compilation_cache.enable(args.compilation_cache)
 
     from vamo_jax import experiments
     from vamo_jax.loop import TrainingDiverged
