@@ -70,7 +70,7 @@ def test_relabel_for_gmv_by_hand():
     assert out.constraint[1] == pytest.approx(6.0 / 4.0)  # ROI: GMV 6 for cost 4
     assert out.constraint[2] == 0.0  # no spend: ROI undefined
     np.testing.assert_allclose(
-        data.raw_requirement(out)[1], [0.3, 20.0, 1.5, 1.0, 0.0, 0.0], rtol=1e-6
+        data.trajectory_requirement(out)[1], [0.3, 20.0, 1.5, 1.0, 0.0, 0.0], rtol=1e-6
     )
 
 
