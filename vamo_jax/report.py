@@ -245,6 +245,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_results(workdir: Path, results: dict, markdown: str) -> None:
     workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     write_atomic(workdir / "results.json", json.dumps(results, indent=2, default=str))
     write_atomic(workdir / "results.md", markdown + "\n")
 

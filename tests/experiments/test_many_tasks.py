@@ -1,24 +1,51 @@
+"""many_tasks' reading across K (a fake trainer: the K > 3 per-category tasks are tested in
+tests/data/test_tasks.py and tests/test_evaluate.py, the training and evaluation path by the tiny
+main job)."""
+
 import dataclasses
 
 import numpy as np
+import pytest
 
-from vamo_jax.config import SweepConfig, Variant, apply_overrides, load_config
-from vamo_jax.experiments import many_tasks
+from tests.experiments.test_sweep import fake_metrics
+from vamo_jax.config import SweepConfig, Variant, load_config
+from vamo_jax.experiments import compare, many_tasks
 from vamo_jax.report import delta_m_scored
 
 
-def test_delta_m_half_on_tiny_subtasks(tmp_path):
-    """K = 6 per-category tasks end to end: data, STL over 6 models, VAMO, evaluation, table."""
-    config = apply_overrides(load_config("tiny"), ("train.steps=4", "train.methods=stl,vamo"))
-    config = dataclasses.replace(config, experiment="many_tasks", sweep=SweepConfig(
-        variants=(Variant("K=6", ("data.num_tasks=6", "model.num_tasks=6")),), shared_baseline=False))
+def fake(config, workdir, resume=False, builds=None):
+    k = config.data.num_tasks
+    rng = np.random.default_rng(k)
+    returns = {"stl": np.concatenate([np.zeros((2, 1)), rng.uniform(1.0, 2.0, (2, k - 1))], 1),  # task 0: no return
+               "vamo": rng.uniform(1.0, 2.0, (2, k))}
+    metrics = {m: fake_metrics(r) for m, r in returns.items()} | {"logged": fake_metrics(np.ones((1, k)))}
+    history = {"steps": np.arange(2), "weights": np.full((2, 2, k), 1 / k), "losses": np.ones((2, 2, k)),
+               "val_steps": np.arange(1), "val_losses": np.ones((2, 1, k))}
+    return compare.ArmResult(metrics, {m: history for m in returns}, {m: {"steps_per_s": 1.0} for m in returns},
+                             None)
+
+
+def test_delta_m_against_k_from_each_arms_own_stl(tmp_path, monkeypatch):
+    monkeypatch.setattr(compare, "train_and_evaluate", fake)
+    tiny = load_config("tiny")
+    config = dataclasses.replace(
+        tiny, experiment="many_tasks", train=dataclasses.replace(tiny.train, methods=("stl", "vamo")),
+        sweep=SweepConfig(variants=tuple(Variant(f"K={k}", (f"data.num_tasks={k}", f"model.num_tasks={k}"))
+                                         for k in (4, 6)), shared_baseline=False))
     results = many_tasks.run(config, tmp_path)
-    rows = results["arms"]["K=6"]["methods"]
-    assert set(rows) == {"stl", "vamo"} and rows["stl"]["delta_m"] == 0.0
-    vamo = np.array([rows["vamo"]["per_task"][t]["seeds"] for t in results["arms"]["K=6"]["tasks"]]).T
-    stl = np.array([rows["stl"]["per_task"][t]["seeds"] for t in results["arms"]["K=6"]["tasks"]]).T
-    assert vamo.shape == (2, 6)
-    dm, _ = delta_m_scored(vamo, stl.mean(0))
-    assert np.isclose(rows["vamo"]["delta_m"], dm) and rows["vamo"]["tasks_left_out"] < 6
-    assert "| K=6 |" in (tmp_path / "results.md").read_text() and (tmp_path / "delta_m_vs_k.png").exists()
-    assert (tmp_path / "K_6" / "results.json").exists()
+    for k in (4, 6):
+        arm = results["arms"][f"K={k}"]
+        returns = fake(dataclasses.replace(config, data=dataclasses.replace(config.data, num_tasks=k)), None).metrics
+        dm, _ = delta_m_scored(returns["vamo"]["return"], returns["stl"]["return"].mean(0))
+        assert arm["methods"]["vamo"]["delta_m"] == pytest.approx(dm) and arm["methods"]["vamo"]["tasks_left_out"] == 1
+        assert len(arm["tasks"]) == k and (tmp_path / f"K_{k}" / "results.json").exists()
+    table = (tmp_path / "results.md").read_text()
+    assert "| K=4 |" in table and "| K=6 |" in table and (tmp_path / "delta_m_vs_k.png").exists()
+
+
+def test_every_arm_needs_its_own_stl(tmp_path):
+    config = dataclasses.replace(load_config("tiny"), experiment="many_tasks", sweep=SweepConfig(
+        variants=(Variant("K=4", ("data.num_tasks=4", "model.num_tasks=4", "train.methods=vamo")),),
+        shared_baseline=False))
+    with pytest.raises(ValueError, match="every arm needs 'stl'"):
+        many_tasks.run(config, tmp_path)
