@@ -174,9 +174,15 @@ def _apply(optimizer, config: TrainConfig, state: TrainState, grads, weighting_s
                          weighting_state=weighting_state, ema_params=_averaged(state, params, config))
 
 
+def _step_keys(state: TrainState, step_index):
+    """(training key, validation key) of this step: fold_in(seed key, step), so a resumed run draws
+    what an uninterrupted one draws."""
+    return jax.random.split(jax.random.fold_in(state.key, step_index))
+
+
 def _train_batch(problem: MultiTaskProblem, state: TrainState, step_index, data):
     """The training batch of this step and the key of its validation batch."""
-    key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))
+    key_train, key_val = _step_keys(state, step_index)
     return problem.sample_train(key_train, data), key_val
 
 
@@ -263,7 +269,7 @@ def _cross_task_step(problem: MultiTaskProblem, entry: registry.Method, config: 
     optimizer, hp = make_optimizer(config), entry.hyperparams(problem.num_tasks, config)
 
     def step(state: TrainState, step_index, data, refresh=None):
-        key_train, key_val = jax.random.split(jax.random.fold_in(state.key, step_index))
+        key_train, key_val = _step_keys(state, step_index)
         sources, batches = problem.sample_cross(key_train, data)
         val_batch = problem.sample_val(key_val, data)
         if entry.uniform:
