@@ -56,7 +56,7 @@ class _Replay(NamedTuple):
     stats: NormStats
     unit: chex.Array  # (V,) unit value of each channel
     targets: chex.Array  # (K,) target return per unit of budget of each learning task
-    learning_task: chex.Array  # (N,) each advertiser's learning task
+    task: chex.Array  # (N,) each advertiser's learning task
     market: chex.Array  # (M, F) the logged market before the test day's first tick
     inputs: dict  # `simulate_day` keyword arguments of the logged test day
 
@@ -83,7 +83,7 @@ def _push(buffer: chex.Array, value: chex.Array) -> chex.Array:
 
 def _initial_context(replay: _Replay, context: int, j: chex.Array) -> _Context:
     """Advertiser j's context before the day: empty window, full target return."""
-    target = replay.targets[replay.learning_task[j]]
+    target = replay.targets[replay.task[j]]
     return _Context(
         advertiser=j, target=target, rtg=target / replay.stats.return_scale,
         states=jnp.zeros((context, spec.STATE_DIM)), actions=jnp.zeros((context,)),
@@ -120,7 +120,7 @@ def _context_batch(replay: _Replay, ctx: _Context, obs) -> spec.TrajectoryBatch:
         states=ctx.states[None], actions=ctx.actions[None],
         rewards=jnp.zeros((1, c, spec.NUM_VALUE_CHANNELS)), returns_to_go=ctx.returns_to_go[None],
         requirement=requirement[None], timesteps=ctx.timesteps[None], mask=ctx.mask[None],
-        task=replay.learning_task[j][None].astype(jnp.int32), market=ctx.market[None],
+        task=replay.task[j][None].astype(jnp.int32), market=ctx.market[None],
         market_index=jnp.arange(m - c, m, dtype=jnp.int32)[None],
         next_states=jnp.zeros((1, c, spec.STATE_DIM)),
     )
@@ -129,7 +129,7 @@ def _context_batch(replay: _Replay, ctx: _Context, obs) -> spec.TrajectoryBatch:
 def _policy_fn(model, params: chex.ArrayTree, replay: _Replay):
     """`simulate_day`'s policy: the controlled advertiser bids the model's action (`params`: the
     model of its learning task)."""
-    n = replay.learning_task.shape[0]
+    n = replay.task.shape[0]
 
     def act(obs, ctx: _Context, key):
         del key
@@ -144,8 +144,8 @@ def _policy_fn(model, params: chex.ArrayTree, replay: _Replay):
 def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.ArrayTree, j: chex.Array):
     """Advertiser j alone under the policy on the test day: (own-channel value, cost); `params`
     carry a task axis K, and j bids with its learning task's model."""
-    n = replay.learning_task.shape[0]
-    own = jax.tree.map(lambda p: p[replay.learning_task[j]], params)
+    n = replay.task.shape[0]
+    own = jax.tree.map(lambda p: p[replay.task[j]], params)
     totals, _, _ = simulate_day(policy_fn=_policy_fn(model, own, replay),
                                 policy_state=_initial_context(replay, context, j),
                                 controlled_mask=jnp.arange(n) == j, **replay.inputs)
@@ -164,7 +164,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
     replay = _Replay(
         stats=dataset.stats, unit=jnp.asarray(env.unit_value, jnp.float32),
         targets=jnp.asarray(task_targets(dataset, config.target_quantile)),
-        learning_task=jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks)),
+        task=jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks)),
         market=jnp.asarray(market_before(dataset, day, market_reach(model_config) + c - 1)),
         inputs=dataset.eval_inputs(day),
     )
