@@ -30,11 +30,8 @@ import numpy as np
 
 from vamo_jax.data import Dataset, Split, sample_batch
 from vamo_jax.mtl import per_task_grads, task_losses
-from vamo_jax.train import MultiTaskProblem
-
-REGIME_NAMES: tuple[str, ...] = ("log_shift_gmv", "log_shift_dir_gmv", "log_shift_cart", "log_volume", "log_competition")
-"""The columns of `World.regime` (`vamo_jax.sim.market`)."""
-
+from vamo_jax.sim.market import REGIME_NAMES
+from vamo_jax.train import MultiTaskProblem, static_problem
 
 def task_gradient_cosines(task_losses_a: Callable, task_losses_b: Callable, params: chex.ArrayTree) -> chex.Array:
     """Per task k, cos(∇L_k^a(θ), ∇L_k^b(θ)): the two data sets' task gradients at the same params.
@@ -66,10 +63,6 @@ def pooled_task_losses(problem: MultiTaskProblem, params: chex.ArrayTree, batche
     return task_losses(per_example.reshape(-1), tasks.reshape(-1), problem.num_tasks)
 
 
-def _static(problem: MultiTaskProblem) -> MultiTaskProblem:
-    return problem._replace(data=None)
-
-
 def gradient_cosines(problem: MultiTaskProblem, params: chex.ArrayTree, target: chex.ArrayTree,
                      others: Mapping[str, chex.ArrayTree]) -> dict[str, np.ndarray]:
     """Per seed and task, the cosine of the task gradient on `target` batches with that on each of `others`.
@@ -83,7 +76,7 @@ def gradient_cosines(problem: MultiTaskProblem, params: chex.ArrayTree, target: 
     Returns:
       name -> (S, K) cosines.
     """
-    return {name: np.asarray(_cosines(params, target, batches, problem=_static(problem)))
+    return {name: np.asarray(_cosines(params, target, batches, problem=static_problem(problem)))
             for name, batches in others.items()}
 
 
@@ -105,7 +98,7 @@ def held_out_losses(problem: MultiTaskProblem, params: chex.ArrayTree, batches: 
         with model k.
       batches: (n, B, …) batches of one day (`dataset_batches(dataset, "val" | "test", …)`).
     """
-    return np.asarray(_held_out(params, batches, problem=_static(problem), single_task=single_task))
+    return np.asarray(_held_out(params, batches, problem=static_problem(problem), single_task=single_task))
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "single_task"))

@@ -30,7 +30,7 @@ from vamo_jax.mtl.vamo import init_state as vamo_init_state
 from vamo_jax.train_config import TrainConfig
 
 __all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "eval_params", "init_train_state",
-           "init_train_states", "make_chunk", "make_optimizer", "make_step", "make_val_losses",
+           "init_train_states", "make_chunk", "make_optimizer", "make_step", "make_val_losses", "static_problem",
            "task_losses_on"]
 
 
@@ -135,7 +135,7 @@ def init_train_states(problem: MultiTaskProblem, method: str, config: TrainConfi
     """States of every seed, stacked on a leading axis."""
     base = jax.random.PRNGKey(config.seed)
     keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.arange(config.num_seeds))
-    return _init_states(keys, problem=_static(problem), method=method, config=config)
+    return _init_states(keys, problem=static_problem(problem), method=method, config=config)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "method", "config"))
@@ -143,8 +143,8 @@ def _init_states(keys, *, problem, method, config):
     return jax.vmap(lambda key: init_train_state(problem, method, config, key))(keys)
 
 
-def _static(problem: MultiTaskProblem) -> MultiTaskProblem:
-    """The problem without its arrays: hashable, a static jit argument."""
+def static_problem(problem: MultiTaskProblem) -> MultiTaskProblem:
+    """The problem without its arrays: hashable, a static jit argument (the data is passed traced)."""
     return problem._replace(data=None)
 
 
@@ -294,7 +294,7 @@ def make_chunk(problem: MultiTaskProblem, method: str, config: TrainConfig):
     `update_every − 1` cached steps, a static schedule measured ~10% faster than a `cond` per
     step; otherwise each step branches on `step % update_every == 0` with an unbatched predicate.
     """
-    return functools.partial(_chunk, problem=_static(problem), method=method, config=config)
+    return functools.partial(_chunk, problem=static_problem(problem), method=method, config=config)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "method", "config"), donate_argnums=0)
@@ -324,7 +324,7 @@ def _chunk(states, start, data, *, problem: MultiTaskProblem, method: str, confi
 def make_val_losses(problem: MultiTaskProblem, method: str, config: TrainConfig, num_batches: int = 4):
     """jit((states, data, key) -> (S, K) validation losses of the evaluated parameters
     (`eval_params`), averaged over a few val batches)."""
-    return functools.partial(_val_losses, problem=_static(problem), config=config, num_batches=num_batches,
+    return functools.partial(_val_losses, problem=static_problem(problem), config=config, num_batches=num_batches,
                              single_task=registry.get(method).kind is Kind.SINGLE_TASK)
 
 

@@ -33,8 +33,11 @@ import numpy as np
 from vamo_jax.sim.params import COST_PER_RESULT, EnvParams
 
 NUM_CHANNELS = 3
-REGIME_DIM = 5
-"""Per-day regime: log shifts of the 3 channels, log volume factor, log competition factor."""
+REGIME_NAMES: tuple[str, ...] = ("log_shift_gmv", "log_shift_dir_gmv", "log_shift_cart", "log_volume",
+                                 "log_competition")
+REGIME_DIM = len(REGIME_NAMES)
+"""Per-day regime (the columns of `World.regime`): log shifts of the 3 channels, log volume factor,
+log competition factor."""
 
 
 @chex.dataclass(frozen=True)
