@@ -6,17 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vamo_jax import report
+from vamo_jax import figures as figures_module
 from vamo_jax.mtl.metrics import delta_m
-from vamo_jax.report import (
-    markdown_table,
-    plot_delta_m,
-    plot_returns,
-    plot_training,
-    summarize,
-    write_atomic,
-    write_results,
-)
+from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
+from vamo_jax.report import markdown_table, summarize, write_atomic, write_results
 from vamo_jax.stats import delta_m_ci, probability_of_improvement
 
 
@@ -152,7 +145,7 @@ def test_test_draws_are_averaged_within_each_seed():
 def test_the_plots_draw_the_ci_not_the_std(tmp_path, monkeypatch):
     results = summarize(_eight_seeds(), ["gmv", "dir_gmv", "cart"])
     figures = []
-    monkeypatch.setattr(report, "save_figure", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(figures_module, "save_figure", lambda fig, path: figures.append(fig) or path)
     plot_delta_m(tmp_path, results)
     plot_returns(tmp_path, results)
     from matplotlib.container import BarContainer

@@ -14,7 +14,8 @@ import numpy as np
 
 from vamo_jax.config import SweepConfig
 from vamo_jax.experiments import compare, sweep
-from vamo_jax.report import save_figure, write_results
+from vamo_jax.figures import save_figure
+from vamo_jax.report import write_results
 
 
 def run(config, workdir, resume: bool = False) -> dict:

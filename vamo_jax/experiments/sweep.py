@@ -17,16 +17,8 @@ from vamo_jax import methods as registry
 from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
 from vamo_jax.experiments import compare
-from vamo_jax.report import (
-    config_record,
-    held_out_table,
-    markdown_table,
-    plot_delta_m,
-    plot_returns,
-    plot_training,
-    summarize,
-    write_results,
-)
+from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
+from vamo_jax.report import config_record, held_out_table, markdown_table, summarize, write_results
 
 METRICS = ("return", "value", "cost", "ratio", "violation_rate", "val_loss", "test_loss")
 """Per method and task: the score (the table's return), the unpenalised value, spend, online ratio,
