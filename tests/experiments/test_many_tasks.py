@@ -13,7 +13,7 @@ from vamo_jax.experiments import compare, many_tasks
 from vamo_jax.report import delta_m_scored
 
 
-def fake(config, workdir, resume=False, builds=None):
+def fake(config, workdir, resume=False, builds=None, with_premise=True):
     k = config.data.num_tasks
     rng = np.random.default_rng(k)
     returns = {"stl": np.concatenate([np.zeros((2, 1)), rng.uniform(1.0, 2.0, (2, k - 1))], 1),  # task 0: no return

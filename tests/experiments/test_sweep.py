@@ -19,7 +19,7 @@ def fake_metrics(returns) -> dict:
     return {name: returns if name == "return" else np.ones_like(returns) for name in sweep.METRICS}
 
 
-def fake_train_and_evaluate(config, workdir, resume=False, builds=None):
+def fake_train_and_evaluate(config, workdir, resume=False, builds=None, with_premise=True):
     metrics = {m: fake_metrics(RETURNS[m]) for m in config.train.methods}
     metrics["logged"] = fake_metrics(np.ones((1, 3)))
     histories = {m: {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),

@@ -30,7 +30,7 @@ def test_config_runs_its_arms_on_the_sim_data_against_a_shared_stl(name):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_through_the_sweep(name, tmp_path, monkeypatch):
-    def fake(config, workdir, resume=False, builds=None):
+    def fake(config, workdir, resume=False, builds=None, with_premise=True):
         rng = np.random.default_rng(len(str(workdir)))
         metrics = {m: fake_metrics(rng.uniform(1.0, 2.0, (2, 3))) for m in config.train.methods + ("logged",)}
         history = {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),

@@ -65,8 +65,8 @@ class ArmResult(NamedTuple):
         online ratio), "violation_rate", "val_loss" and "test_loss" (held-out imitation loss on
         days 9 and 10); and "logged" -> (1, K) the same test-day metrics of the logged policies.
       histories: method -> training history. timing: per method, and data_seconds.
-      premise: `premise.measure_premise` of the first multi-task method trained (equal where
-        trained), or None.
+      premise: `premise.measure_premise` of equal where trained, else of the first multi-task
+        method, or None.
     """
 
     metrics: dict
@@ -87,8 +87,11 @@ def test_day_metrics(config, values: np.ndarray, costs: np.ndarray, world) -> di
 
 
 def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_step: int | None = None,
-                       builds: Builds | None = None) -> ArmResult | None:
+                       builds: Builds | None = None, with_premise: bool = True) -> ArmResult | None:
     """Trains and evaluates every method of the arm `config` (`ArmResult`).
+
+    The premise is measured once, on equal where trained, else on the first multi-task method;
+    `with_premise=False` skips it (a sweep measures it in its first arm only).
 
     `stop_after_step` stops the whole run right after that checkpoint of the first method (as
     if it were killed there) and returns None; for tests of `--resume`.
@@ -102,6 +105,8 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
     held_out_key = jax.random.PRNGKey(config.train.seed + 104729)  # the same batches for every method
     metrics, histories, premise = {}, {}, None
+    multi_task = [m for m in config.train.methods if registry.get(m).kind is not Kind.SINGLE_TASK]
+    premise_method = ("equal" if "equal" in multi_task else next(iter(multi_task), None)) if with_premise else None
     for method in config.train.methods:
         tic = time.perf_counter()
         states, history, steps_per_s = fit_method(
@@ -119,7 +124,7 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         held_out = measure_held_out(problem, dataset, params, single_task, config.model.context_len,
                                     config.train.batch_size, held_out_key)
         metrics[method].update(val_loss=held_out["val"], test_loss=held_out["test"])
-        if method == "equal" or (premise is None and not single_task):
+        if method == premise_method:
             premise = {"method": method, **measure_premise(problem, dataset, params, task_names(env, num_tasks),
                                                            config.model.context_len, config.train.batch_size,
                                                            held_out_key)}

@@ -36,7 +36,8 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     for variant, arm in arms:
         tic = time.perf_counter()
         metrics, history, arm_timing, arm_premise = compare.train_and_evaluate(
-            arm, workdir if single else workdir / variant.folder, resume, builds=builds)
+            arm, workdir if single else workdir / variant.folder, resume, builds=builds,
+            with_premise=premise is None)
         arm_logged = metrics.pop("logged")
         logged, premise = logged or arm_logged, premise or arm_premise
         for method in arm.train.methods:
