@@ -24,4 +24,5 @@ def get_config():
         # The cross-task methods' bidding path is tested on this data in tests/test_bidding.py.
         train=dataclasses.replace(base.train, methods=("stl", "equal", "vamo"), num_seeds=2, steps=8,
                                   batch_size=8, log_every=4, checkpoint_every=4, progress=False),
+        eval=dataclasses.replace(base.eval, draws=2, hindsight_grid=3),
     )

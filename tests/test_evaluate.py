@@ -58,3 +58,24 @@ def test_market_before_pads_short_logs_with_zeros():
     series = np.arange(2 * 4 * 1, dtype=np.float32).reshape(1, 2, 4, 1) + 1
     out = market_before(types.SimpleNamespace(market=series), 1, 6)
     np.testing.assert_array_equal(out[:, 0], [0, 0, 0, 1, 2, 3])
+
+
+def test_the_best_fixed_multiplier_is_chosen_per_advertiser_and_draw_by_its_score():
+    from configs import tiny
+    from vamo_jax.data.tasks import advertiser_tasks
+    from vamo_jax.experiments.compare import hindsight_metrics
+
+    config = tiny.get_config()
+    n, tasks = config.data.env.num_advertisers, advertiser_tasks(config.data.env, config.data.num_tasks)
+    world = types.SimpleNamespace(constraint=np.ones(n), campaign=tasks)
+    # multiplier 0 earns 3 at no cost (score 3); multiplier 1 earns 10, at no cost for odd
+    # advertisers (score 10) but at a cost of 1e6 for even ones (constraint ratio ~1e-5: score ~0).
+    odd = np.arange(n) % 2 == 1
+    values = np.stack([np.full(n, 3.0), np.full(n, 10.0)])[:, None]  # (G=2, D=1, N)
+    costs = np.stack([np.zeros(n), np.where(odd, 0.0, 1e6)])[:, None]
+    metrics = hindsight_metrics(config, values, costs, world)
+    chosen = np.where(odd, 10.0, 3.0)
+    expected = [chosen[tasks == k].mean() for k in range(config.data.num_tasks)]
+    np.testing.assert_allclose(metrics["value"][0, :, 0], expected)
+    np.testing.assert_allclose(metrics["return"][0, :, 0], expected)
+    np.testing.assert_allclose(metrics["violation_rate"][0, :, 0], 0.0)

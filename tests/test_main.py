@@ -136,5 +136,21 @@ def test_main_job_numbers_are_pinned(finished):
     results = json.loads((finished / "results.json").read_text())
     for method, expected in PINNED_VALUES.items():
         value = results["methods"][method]["metrics"]["value"]
-        got = [[value[t]["seeds"][s] for t in results["tasks"]] for s in range(2)]
+        got = [[value[t]["draws"][s][0] for t in results["tasks"]] for s in range(2)]  # draw 0: the logged traffic
         np.testing.assert_allclose(got, expected, rtol=1e-5, err_msg=method)
+
+
+def test_test_draws_and_references_are_reported(finished):
+    results = json.loads((finished / "results.json").read_text())
+    draws = load_config("tiny").eval.draws
+    assert draws >= 2 and results["traffic"]["draws"] == draws
+    for entry in results["methods"].values():
+        for task in results["tasks"]:
+            cell = entry["per_task"][task]
+            assert np.shape(cell["draws"]) == (2, draws)
+            np.testing.assert_allclose(cell["seeds"], np.mean(cell["draws"], 1))
+    assert results["methods"]["stl"]["per_task"]["gmv"]["draws"][0][0] != results["methods"]["stl"]["per_task"]["gmv"]["draws"][0][1]
+    assert set(results["traffic"]["methods"]["equal"]) == {"per_task", "delta_m_vs_stl"}
+    for key in ("logged_behaviour", "best_fixed_multiplier"):
+        assert set(results[key]) == {"return", "value", "cost", "ratio", "violation_rate"}
+    assert "best fixed multiplier in hindsight" in (finished / "results.md").read_text()

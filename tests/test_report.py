@@ -9,7 +9,7 @@ import pytest
 from vamo_jax import figures as figures_module
 from vamo_jax.mtl.metrics import delta_m
 from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
-from vamo_jax.report import markdown_table, summarize, write_atomic, write_results
+from vamo_jax.report import markdown_table, summarize, traffic_summary, write_atomic, write_results
 from vamo_jax.stats import delta_m_ci, probability_of_improvement
 
 
@@ -18,7 +18,8 @@ def test_summary_schema_delta_m_and_files(tmp_path):
     results = summarize(returns, ["gmv", "cart"], extra={"cost": {m: r * 0 + 1 for m, r in returns.items()}})
     vamo = results["methods"]["vamo"]
     assert results["tasks"] == ["gmv", "cart"]
-    assert vamo["per_task"]["gmv"] == {"mean": pytest.approx(2.1), "std": pytest.approx(0.1), "seeds": [2.0, 2.2]}
+    assert vamo["per_task"]["gmv"] == {"mean": pytest.approx(2.1), "std": pytest.approx(0.1), "seeds": [2.0, 2.2],
+                                           "draws": [[2.0], [2.2]]}
     base = np.array([1.1, 2.1])
     assert vamo["delta_m"] == pytest.approx(-np.mean((np.array([2.1, 2.2]) - base) / base) * 100)
     assert results["methods"]["stl"]["delta_m"] == 0.0
@@ -139,7 +140,28 @@ def test_comparisons_against_the_baseline_and_equal_match_a_direct_computation()
 def test_test_draws_are_averaged_within_each_seed():
     returns = {m: np.repeat(r[..., None], 4, axis=-1) + [-1.0, 1.0, -2.0, 2.0] for m, r in _eight_seeds().items()}
     with_draws = summarize(returns, ["gmv", "dir_gmv", "cart"])
-    assert with_draws == summarize({m: r.mean(-1) for m, r in returns.items()}, ["gmv", "dir_gmv", "cart"])
+    for entry, r in zip(with_draws["methods"].values(), returns.values()):
+        for k, cell in enumerate(entry["per_task"].values()):
+            np.testing.assert_array_equal(cell.pop("draws"), r[:, k])
+    means = summarize({m: r.mean(-1) for m, r in returns.items()}, ["gmv", "dir_gmv", "cart"])
+    for entry in means["methods"].values():
+        for cell in entry["per_task"].values():
+            assert np.shape(cell.pop("draws"))[1] == 1
+    assert with_draws == means
+
+
+def test_traffic_summary_splits_the_paired_delta_m_by_hand():
+    # 2 seeds × 2 draws, one task; the baseline's mean is 10.
+    base = np.array([[[9.0, 11.0]], [[9.0, 11.0]]])
+    method = base + np.array([[[1.0, 3.0]], [[3.0, 5.0]]])  # paired gains (1, 3) and (3, 5)
+    out = traffic_summary({"stl": base, "equal": method}, ["gmv"])
+    # Δm% difference per (seed, draw) = −100·gain/10: (−10, −30) and (−30, −50).
+    split = out["methods"]["equal"]["delta_m_vs_stl"]
+    assert split["traffic_variance"] == pytest.approx(200.0)  # var(−10, −30) = var(−30, −50) = 200
+    assert split["seed_mean_variance"] == pytest.approx(200.0)  # var(−20, −40)
+    assert split["seed_variance"] == pytest.approx(100.0)
+    assert out["methods"]["stl"]["per_task"]["gmv"]["traffic_variance"] == pytest.approx(2.0)
+    assert out["draws"] == 2 and "delta_m_vs_stl" not in out["methods"]["stl"]
 
 
 def test_the_plots_draw_the_ci_not_the_std(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from vamo_jax import stats
 from vamo_jax.mtl.metrics import delta_m
 from vamo_jax.stats import (
     MEASURED_COVERAGE,
@@ -115,3 +116,29 @@ def test_with_eight_seeds_the_interval_under_covers_as_documented():
                for r in range(200)]
     coverage = np.mean([ci.low <= 0.0 <= ci.high for ci in covered])
     assert abs(coverage - dict(MEASURED_COVERAGE)[8]) < 0.06 and coverage < 0.95
+
+
+def test_variance_split_on_a_hand_case():
+    # two seeds with draw means 1 and 3, each draw ±1 around it: W = 2 (var of (0, 2) with ddof 1),
+    # B = var(1, 3) = 2, σ²_seed = B − W / D = 2 − 1 = 1.
+    x = np.array([[0.0, 2.0], [2.0, 4.0]])
+    split = stats.variance_split(x)
+    assert split["traffic_variance"] == pytest.approx(2.0) and split["seed_mean_variance"] == pytest.approx(2.0)
+    assert split["seed_variance"] == pytest.approx(1.0) and split["traffic_share"] == pytest.approx(2 / 3)
+    assert split["traffic_share_of_seed_means"] == pytest.approx(0.5)
+
+
+def test_variance_split_recovers_known_components():
+    rng = np.random.default_rng(0)
+    seeds, draws = 4000, 4
+    x = 3.0 * rng.normal(size=(seeds, 1)) + 1.0 * rng.normal(size=(seeds, draws))
+    split = stats.variance_split(x)
+    assert split["seed_variance"] == pytest.approx(9.0, rel=0.06)
+    assert split["traffic_variance"] == pytest.approx(1.0, rel=0.03)
+    assert split["traffic_share"] == pytest.approx(0.1, rel=0.08)
+
+
+def test_variance_split_with_one_draw_has_no_traffic_part():
+    split = stats.variance_split(np.array([[1.0], [3.0], [5.0]]))
+    assert split["seed_mean_variance"] == pytest.approx(4.0)
+    assert split["traffic_variance"] is None and split["seed_variance"] is None

@@ -99,6 +99,10 @@ class Config:
     def __post_init__(self):
         if importlib.util.find_spec(f"vamo_jax.experiments.{self.experiment}") is None:
             raise ValueError(f"experiment: no module vamo_jax.experiments.{self.experiment}; use sweep or many_tasks.")
+        quantile = self.eval.target_quantile
+        if isinstance(quantile, tuple) and len(quantile) not in (1, self.data.num_tasks):
+            raise ValueError(f"eval.target_quantile: {len(quantile)} quantiles for {self.data.num_tasks} tasks; "
+                             "give one for every task, or one per task.")
 
     def arms(self) -> list[tuple[Variant, "Config"]]:
         """Every arm with its config, the shared STL baseline first; all validated before any training."""

@@ -16,13 +16,23 @@ class EvalConfig:
         2 as in AuctionNet, 0 scores the value alone.
     """
 
-    target_quantile: float = 0.9
+    day: str = "test"
+    draws: int = 1
+    target_quantile: float | tuple[float, ...] = 0.9
     return_kind: str = "expected"
     beta: float = 2.0
+    hindsight_grid: int = 0
 
     def __post_init__(self):
-        if not 0.0 <= self.target_quantile <= 1.0:
-            raise ValueError(f"eval.target_quantile must be in [0, 1], got {self.target_quantile}.")
+        if self.day not in ("test", "validation"):
+            raise ValueError(f"eval.day must be test or validation, got {self.day!r}.")
+        if not (isinstance(self.draws, int) and self.draws >= 1):
+            raise ValueError(f"eval.draws must be an integer ≥ 1, got {self.draws!r}.")
+        quantiles = self.target_quantile if isinstance(self.target_quantile, tuple) else (self.target_quantile,)
+        if not quantiles or not all(isinstance(q, (int, float)) and 0.0 <= q <= 1.0 for q in quantiles):
+            raise ValueError(f"eval.target_quantile must be in [0, 1] (one, or one per task), got {self.target_quantile}.")
+        if not (isinstance(self.hindsight_grid, int) and (self.hindsight_grid == 0 or self.hindsight_grid >= 2)):
+            raise ValueError(f"eval.hindsight_grid must be 0 (no reference) or an integer ≥ 2, got {self.hindsight_grid!r}.")
         if self.return_kind not in ("expected", "realised"):
             raise ValueError(f"eval.return_kind must be expected or realised, got {self.return_kind!r}.")
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):

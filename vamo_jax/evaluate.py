@@ -1,9 +1,17 @@
 """Evaluation on the test day: every advertiser, one at a time, bids with the trained policy.
 
-The logged test day (day 10) is replayed with its traffic, history window and heuristic
-competitors (`Dataset.eval_inputs`); advertiser j alone follows the policy, conditioned on its own
-task's requirement, as in AuctionNet's evaluation. Advertisers and seeds are `vmap` axes, ticks a
-`lax.scan`, so one compilation evaluates a method.
+The logged test day (day 10; day 9 with `EvalConfig.day = "validation"`, to choose settings) is
+replayed with its history window and heuristic competitors (`Dataset.eval_inputs`); advertiser j
+alone follows the policy, conditioned on its own task's requirement, as in AuctionNet's
+evaluation. Its traffic is drawn `EvalConfig.draws` times (`traffic_keys`: draw 0 the logged
+traffic, the others fresh impressions and competitor noise from the same day), the same draws for
+every method and for the references (common random numbers: paired comparisons see no traffic
+difference). Advertisers and seeds are `vmap` axes, draws a `lax.map`, ticks a `lax.scan`, so one
+compilation evaluates a method.
+
+References on the same draws and score: the logged behaviour policies (`logged_totals`), and
+each advertiser's best fixed bid multiplier in hindsight (`fixed_multiplier_totals`: the best of
+a grid, chosen per advertiser and draw after seeing it; a reference, not a bound on every policy).
 
 Return-conditioning: advertiser j's target return (per unit of budget) is the `target_quantile`
 of its task's training returns; the return-to-go at tick t is the target minus the own-task value
@@ -32,6 +40,7 @@ from vamo_jax.eval_config import EvalConfig
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy, market_reach
+from vamo_jax.score import task_means
 from vamo_jax.sim import simulate_day
 
 
@@ -51,21 +60,40 @@ class _Context(NamedTuple):
 
 
 class _Replay(NamedTuple):
-    """What every rollout of the test day shares: data-set constants and the replay's inputs."""
+    """What every rollout of the scored day shares: data-set constants and the replay's inputs."""
 
     stats: NormStats
     unit: chex.Array  # (V,) unit value of each channel
-    targets: chex.Array  # (K,) target return per unit of budget of each learning task
     task: chex.Array  # (N,) each advertiser's learning task
-    market: chex.Array  # (M, F) the logged market before the test day's first tick
-    inputs: dict  # `simulate_day` keyword arguments of the logged test day
+    market: chex.Array  # (M, F) the logged market before the day's first tick
+    inputs: dict  # `simulate_day` keyword arguments of the logged day, but its key
 
 
-def task_targets(dataset: Dataset, quantile: float) -> np.ndarray:
-    """(K,) the target return per unit of budget of each learning task."""
-    train = dataset.train
+def scored_day(dataset: Dataset, config: EvalConfig) -> int:
+    """The day `config.day` names: the test day (10) to report, the validation day (9) to choose settings."""
+    return dataset.config.test_day if config.day == "test" else dataset.config.val_day
+
+
+def traffic_keys(dataset: Dataset, day: int, draws: int) -> chex.Array:
+    """(D, 2) uint32 key data of D independent draws of `day`'s traffic: draw 0 is the logged day
+    (its stored key), draw d ≥ 1 folds d into it (new impressions, values and competitor noise on
+    the same advertisers, regime and competitors)."""
+    logged = jax.random.wrap_key_data(jnp.asarray(dataset.sim_keys[0, day]))
+    keys = jnp.concatenate([logged[None], jax.vmap(lambda d: jax.random.fold_in(logged, d))(jnp.arange(1, draws))])
+    return jax.random.key_data(keys)
+
+
+def task_targets(dataset: Dataset, quantile: float | tuple[float, ...]) -> np.ndarray:
+    """(K,) the target return per unit of budget of each learning task: the `quantile` of the
+    task's training returns (one quantile for every task, or one per task)."""
+    train, k_total = dataset.train, dataset.config.num_tasks
+    quantiles = np.atleast_1d(np.asarray(quantile, np.float64))
+    if quantiles.size not in (1, k_total):
+        raise ValueError(f"eval.target_quantile: {quantiles.size} quantiles for {k_total} tasks; "
+                         "give one for every task, or one per task.")
+    quantiles = np.broadcast_to(quantiles, (k_total,))
     returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.task)
-    return np.array([np.quantile(returns[tasks == k], quantile) for k in range(dataset.config.num_tasks)], np.float32)
+    return np.array([np.quantile(returns[tasks == k], quantiles[k]) for k in range(k_total)], np.float32)
 
 
 def market_before(dataset: Dataset, day: int, length: int) -> np.ndarray:
@@ -81,9 +109,8 @@ def _push(buffer: chex.Array, value: chex.Array) -> chex.Array:
     return jnp.concatenate([buffer[1:], value[None]], axis=0)
 
 
-def _initial_context(replay: _Replay, context: int, j: chex.Array) -> _Context:
+def _initial_context(replay: _Replay, context: int, target: chex.Array, j: chex.Array) -> _Context:
     """Advertiser j's context before the day: empty window, full target return."""
-    target = replay.targets[replay.task[j]]
     return _Context(
         advertiser=j, target=target, rtg=target / replay.stats.return_scale,
         states=jnp.zeros((context, spec.STATE_DIM)), actions=jnp.zeros((context,)),
@@ -141,38 +168,69 @@ def _policy_fn(model, params: chex.ArrayTree, replay: _Replay):
     return act
 
 
-def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.ArrayTree, j: chex.Array):
-    """Advertiser j alone under the policy on the test day: (own-channel value, cost); `params`
-    carry a task axis K, and j bids with its learning task's model."""
+def _simulate(replay: _Replay, key_data: chex.Array, policy_fn, policy_state, j: chex.Array):
+    """The day's traffic of `key_data` with advertiser j alone under `policy_fn`: its DayTotals."""
     n = replay.task.shape[0]
-    own = jax.tree.map(lambda p: p[replay.task[j]], params)
-    totals, _, _ = simulate_day(policy_fn=_policy_fn(model, own, replay),
-                                policy_state=_initial_context(replay, context, j),
-                                controlled_mask=jnp.arange(n) == j, **replay.inputs)
+    totals, _, _ = simulate_day(key=jax.random.wrap_key_data(key_data), policy_fn=policy_fn,
+                                policy_state=policy_state, controlled_mask=jnp.arange(n) == j, **replay.inputs)
+    return totals
+
+
+def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.ArrayTree, targets: chex.Array,
+             key_data: chex.Array, j: chex.Array):
+    """Advertiser j alone under the policy on one draw of the day: (own-channel value, cost);
+    `params` carry a task axis K, and j bids with its learning task's model and target."""
+    task = replay.task[j]
+    own = jax.tree.map(lambda p: p[task], params)
+    totals = _simulate(replay, key_data, _policy_fn(model, own, replay),
+                       _initial_context(replay, context, targets[task], j), j)
     return getattr(totals, kind)[j, totals.campaign[j]], totals.cost[j]
 
 
+def _replay(dataset: Dataset, day: int, market_length: int) -> _Replay:
+    env = dataset.config.env
+    inputs = dataset.eval_inputs(day)
+    del inputs["key"]
+    return _Replay(
+        stats=dataset.stats, unit=jnp.asarray(env.unit_value, jnp.float32),
+        task=jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks)),
+        market=jnp.asarray(market_before(dataset, day, market_length)), inputs=inputs,
+    )
+
+
+def _value_kind(config: EvalConfig) -> str:
+    return "value_continuous" if config.return_kind == "expected" else "value"
+
+
+def _over_draws(keys: chex.Array, one_draw):
+    """`one_draw(key_data) -> pytree` over the D draws one at a time (`lax.map`: memory of one
+    draw), each leaf's draw axis moved behind the leading (seed or grid) axis."""
+    return jax.tree.map(lambda x: jnp.moveaxis(x, 0, 1), jax.lax.map(one_draw, keys))
+
+
 def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConfig):
-    """jit(params (S, K, …) -> per-advertiser (S, N) own-task returns and costs on the test day).
+    """jit((params (S, K, …), targets (K,)) -> per-advertiser own-task values and costs, each
+    (S, D, N), on D = `config.draws` draws of the scored day (`config.day`).
 
     The params carry a task axis K: STL's K models as they are, a multi-task model repeated
     (`per_task_params`), so one compilation serves every method. Advertiser j uses the model and
-    the target of its learning task, and is scored on its campaign type's value channel.
+    the target return (`task_targets`) of its learning task, and is scored on its campaign type's
+    value channel. Seeds and advertisers are `vmap` axes, draws a `lax.map`.
     """
-    day, env = dataset.config.test_day, dataset.config.env
-    c = model_config.context_len
-    replay = _Replay(
-        stats=dataset.stats, unit=jnp.asarray(env.unit_value, jnp.float32),
-        targets=jnp.asarray(task_targets(dataset, config.target_quantile)),
-        task=jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks)),
-        market=jnp.asarray(market_before(dataset, day, market_reach(model_config) + c - 1)),
-        inputs=dataset.eval_inputs(day),
-    )
-    kind = "value_continuous" if config.return_kind == "expected" else "value"
-    rollout = functools.partial(_rollout, make_policy(model_config), replay, c, kind)
-    advertisers = jnp.arange(env.num_advertisers)
-    per_seed = jax.vmap(rollout, in_axes=(None, 0))
-    return jax.jit(lambda params: jax.vmap(per_seed, in_axes=(0, None))(params, advertisers))
+    day, c = scored_day(dataset, config), model_config.context_len
+    replay = _replay(dataset, day, market_reach(model_config) + c - 1)
+    keys = traffic_keys(dataset, day, config.draws)
+    rollout = functools.partial(_rollout, make_policy(model_config), replay, c, _value_kind(config))
+    advertisers = jnp.arange(dataset.config.env.num_advertisers)
+
+    def evaluate(params, targets):
+        def one_draw(key_data):
+            per_seed = jax.vmap(rollout, in_axes=(None, None, None, 0))
+            return jax.vmap(per_seed, in_axes=(0, None, None, None))(params, targets, key_data, advertisers)
+
+        return _over_draws(keys, one_draw)
+
+    return jax.jit(evaluate)
 
 
 def per_task_params(params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
@@ -181,37 +239,71 @@ def per_task_params(params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
 
 
 def logged_totals(dataset: Dataset, config: EvalConfig):
-    """(values (N, V), costs (N,)) of the logged behaviour policies on the test day (a reference)."""
-    inputs = dataset.eval_inputs(dataset.config.test_day)
-    n = dataset.config.env.num_advertisers
+    """(values (D, N, V), costs (D, N)) of the logged behaviour policies on the D draws of the
+    scored day (a reference: draw 0 is the logged day itself)."""
+    replay = _replay(dataset, scored_day(dataset, config), 1)
+    n = replay.task.shape[0]
 
     def noop(obs, state, key):
         return jnp.zeros((n,)), state
 
-    totals, _, _ = jax.jit(lambda: simulate_day(policy_fn=noop, policy_state=(), controlled_mask=jnp.zeros(n, bool), **inputs))()
-    kind = "value_continuous" if config.return_kind == "expected" else "value"
-    return np.asarray(getattr(totals, kind)), np.asarray(totals.cost)
+    def one_draw(key_data):
+        totals = _simulate(replay, key_data, noop, (), jnp.asarray(-1))
+        return getattr(totals, _value_kind(config)), totals.cost
+
+    values, costs = jax.jit(lambda keys: jax.lax.map(one_draw, keys))(
+        traffic_keys(dataset, scored_day(dataset, config), config.draws))
+    return np.asarray(values), np.asarray(costs)
+
+
+def hindsight_multipliers(max_multiplier: float, count: int) -> np.ndarray:
+    """(count,) the grid of fixed bid multipliers of the hindsight reference: 0 and log-spaced
+    values from max_multiplier / 1000 up to max_multiplier."""
+    return np.concatenate([[0.0], np.geomspace(max_multiplier / 1000, max_multiplier, count - 1)]).astype(np.float32)
+
+
+def fixed_multiplier_totals(dataset: Dataset, config: EvalConfig, multipliers: np.ndarray):
+    """(own-campaign values, costs), each (G, D, N): advertiser j alone bidding the fixed
+    multiplier `multipliers[g]` all day on draw d of the scored day (the others logged). The
+    best g per advertiser and draw is the best fixed multiplier in hindsight."""
+    replay = _replay(dataset, scored_day(dataset, config), 1)
+    n, kind = replay.task.shape[0], _value_kind(config)
+
+    def rollout(alpha, key_data, j):
+        def fixed(obs, state, key):
+            return jnp.zeros((n,)).at[j].set(alpha), state
+
+        totals = _simulate(replay, key_data, fixed, (), j)
+        return getattr(totals, kind)[j, totals.campaign[j]], totals.cost[j]
+
+    def one_draw(key_data):
+        per_alpha = jax.vmap(rollout, in_axes=(None, None, 0))
+        return jax.vmap(per_alpha, in_axes=(0, None, None))(jnp.asarray(multipliers), key_data, jnp.arange(n))
+
+    keys = traffic_keys(dataset, scored_day(dataset, config), config.draws)
+    values, costs = jax.jit(lambda keys: _over_draws(keys, one_draw))(keys)
+    return np.asarray(values), np.asarray(costs)
 
 
 def per_task_metrics(values: np.ndarray, costs: np.ndarray, tasks: np.ndarray,
                      channels: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per learning task k, from per-advertiser own-task values (S, N) and costs (S, N), each (S, K):
+    """Per learning task k, from per-advertiser own-task values and costs (…, N) (e.g. (S, N), or
+    (S, D, N) per seed and draw), each (…, K):
 
     return (mean own-task value of the task's advertisers), cost (mean spend), and the paper's
     online ratio for the task: ROI = GMV/COST, Dir-ROI = Dir-GMV/COST, COST-per-Cart = COST/CartCnt
     (sums over the task's advertisers). `tasks` (N,) is each advertiser's learning task;
     `channels` (K,) each task's campaign type (default: task k is type k, the paper's K = 3).
     """
-    values, costs = np.atleast_2d(values), np.atleast_2d(costs)
+    values, costs, tasks = np.atleast_2d(values), np.atleast_2d(costs), np.asarray(tasks)
     channels = np.arange(len(spec.CAMPAIGN_NAMES)) if channels is None else np.asarray(channels)
     k_total = len(channels)
     missing = [k for k in range(k_total) if not np.any(tasks == k)]
     if missing:
         raise ValueError(f"per_task_metrics: tasks {missing} have no advertiser; every task needs one to be scored.")
-    ret = np.stack([values[:, tasks == k].mean(1) for k in range(k_total)], 1)
-    cost = np.stack([costs[:, tasks == k].mean(1) for k in range(k_total)], 1)
-    total_value = np.stack([values[:, tasks == k].sum(1) for k in range(k_total)], 1)
-    total_cost = np.stack([costs[:, tasks == k].sum(1) for k in range(k_total)], 1)
+    ret, cost = task_means(values, tasks, k_total), task_means(costs, tasks, k_total)
+    counts = np.bincount(tasks, minlength=k_total)
+    total_value, total_cost = ret * counts, cost * counts
     cost_per_result = np.asarray(spec.COST_PER_RESULT)[channels]
     ratio = np.where(cost_per_result, total_cost / np.maximum(total_value, 1e-9), total_value / np.maximum(total_cost, 1e-9))
     return {"return": ret, "cost": cost, "ratio": ratio}

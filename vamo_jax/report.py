@@ -49,19 +49,19 @@ def summarize(
 
     Returns:
       {"tasks": [...], "baseline": name, "references": [baseline, "equal"?], "ci": {how the CIs
-      are made}, "methods": {name: {"per_task": {task: {"mean", "std", "seeds"}}, "per_task_ci":
+      are made}, "methods": {name: {"per_task": {task: {"mean", "std", "seeds", "draws"}}, "per_task_ci":
       {task: interval}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
       "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "comparisons": {reference:
       {"delta_m": interval, "per_task": {task: interval of the return difference method −
       reference}, "probability_of_improvement": {"mean", "per_task": {task: P}}}}, "metrics":
-      {metric: {task: {"mean", "std", "seeds"}}}}}}, with a "note" when tasks are left out. An
+      {metric: {task: {"mean", "std", "seeds", "draws"}}}}}}, with a "note" when tasks are left out. An
       interval is {"estimate", "low", "high", "resolved"[, "note"]}; low/high are null when
       there is no interval (fewer than `stats.MIN_SEEDS` seeds, or a degenerate bootstrap: the
       note says which).
     """
     if baseline not in returns:
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
-    returns = {m: stats.seed_means(r, 2) for m, r in returns.items()}
+    raw, returns = returns, {m: stats.seed_means(r, 2) for m, r in returns.items()}
     base_mean = returns[baseline].mean(0)
     scored = base_mean > 0
     references = [baseline] + [r for r in REFERENCES if r in returns and r != baseline]
@@ -78,7 +78,7 @@ def summarize(
     for method, r in returns.items():
         dm, per_seed = delta_m_scored(r, base_mean)
         entry = {
-            "per_task": _per_task(r, tasks),
+            "per_task": _per_task(raw[method], tasks),
             "per_task_ci": dict(zip(tasks, (ci.as_dict() for ci in stats.task_mean_cis(r, seed=ci_seed)))),
             "delta_m": dm,
             "delta_m_seeds": per_seed,
@@ -88,7 +88,33 @@ def summarize(
             "comparisons": {ref: compare(r, returns[ref], tasks, ci_seed) for ref in references if ref != method},
         }
         if extra:
-            entry["metrics"] = {name: _per_task(stats.seed_means(v[method], 2), tasks) for name, v in extra.items()}
+            entry["metrics"] = {name: _per_task(v[method], tasks) for name, v in extra.items()}
+        out["methods"][method] = entry
+    return out
+
+
+def traffic_summary(returns: Mapping[str, np.ndarray], tasks: Sequence[str], baseline: str = "stl") -> dict:
+    """How the spread of each method's results splits between training seeds and test traffic
+    (`stats.variance_split`), from returns (S, K, D) per seed, task and draw ((S, K): one draw).
+
+    Returns:
+      {"draws": D, "methods": {method: {"per_task": {task: split}, "delta_m_vs_<baseline>": split
+      of the per-(seed, draw) paired Δm% difference method − baseline (same seed index, same
+      draw), over the tasks the baseline scores}}}.
+    """
+    returns = {m: np.asarray(r, np.float64) for m, r in returns.items()}
+    returns = {m: r[..., None] if r.ndim == 2 else r for m, r in returns.items()}
+    base = returns[baseline]
+    if base.ndim != 3:
+        raise ValueError(f"traffic_summary needs returns (S, K, D) or (S, K), got shape {base.shape}.")
+    base_mean = base.mean((0, 2))
+    scored = base_mean > 0
+    out = {"draws": int(base.shape[2]), "methods": {}}
+    for method, r in returns.items():
+        entry = {"per_task": {t: stats.variance_split(r[:, k, :]) for k, t in enumerate(tasks)}}
+        if method != baseline and scored.any() and r.shape == base.shape:
+            dm = lambda x: stats.delta_m_of_means(np.moveaxis(x, 1, -1)[..., scored], base_mean[scored])  # noqa: E731
+            entry[f"delta_m_vs_{baseline}"] = stats.variance_split(dm(r) - dm(base))
         out["methods"][method] = entry
     return out
 
@@ -126,8 +152,14 @@ def delta_m_scored(returns: np.ndarray, baseline_mean: np.ndarray) -> tuple[floa
 
 
 def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
+    """{task: {"mean", "std" (over seeds), "seeds" (S seed means), "draws" (S × D per draw)}} of
+    values (S, K) or (S, K, D)."""
+    values = np.asarray(values, np.float64)
+    draws = values if values.ndim == 3 else values[..., None]
+    means = draws.mean(-1)
     return {
-        t: {"mean": float(values[:, k].mean()), "std": float(values[:, k].std()), "seeds": values[:, k].tolist()}
+        t: {"mean": float(means[:, k].mean()), "std": float(means[:, k].std()), "seeds": means[:, k].tolist(),
+            "draws": draws[:, k].tolist()}
         for k, t in enumerate(tasks)
     }
 
@@ -200,6 +232,28 @@ def _ci_text(ci: dict, fmt: str) -> str:
     if ci["low"] is None:
         return f"{ci['estimate']:{fmt}} (no CI)"
     return f"{ci['estimate']:{fmt}} [{ci['low']:{fmt}}, {ci['high']:{fmt}}]"
+
+
+REFERENCE_ROWS = (("logged_behaviour", "logged behaviour policies"),
+                  ("best_fixed_multiplier", "best fixed multiplier in hindsight"))
+"""results.json keys of the reference bidders and their row labels."""
+
+
+def references_table(results: dict) -> str:
+    """Each method's mean score per task beside the reference bidders' on the same day, draws and
+    score; a method's cell is marked `≥` where it reaches the logged policies' mean."""
+    tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
+    logged = results.get("logged_behaviour", {}).get("return")
+    lines = ["**Against reference bidders** (mean score per task, same day, draws and score; `≥`: at least "
+             "the logged policies' mean).", "", "| bidder | " + " | ".join(tasks) + " |", "|---|" + "---:|" * len(tasks)]
+    for key, label in REFERENCE_ROWS:
+        if key in results:
+            lines.append(f"| {label} | " + " | ".join(f"{results[key]['return'][t]:.3f}" for t in tasks) + " |")
+    for method, entry in results["methods"].items():
+        means = [entry["per_task"][t]["mean"] for t in tasks]
+        cells = [f"{m:.3f}" + (" ≥" if logged and m >= logged[t] else "") for m, t in zip(means, tasks)]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def held_out_table(results: dict) -> str:

@@ -222,3 +222,39 @@ def probability_of_improvement(method, baseline) -> tuple[float, np.ndarray]:
     wins = (a[:, None, :] > b[None, :, :]) + 0.5 * (a[:, None, :] == b[None, :, :])  # (S_m, S_b, K)
     per_task = wins.mean((0, 1))
     return float(per_task.mean()), per_task
+
+
+def variance_split(x) -> dict:
+    """How a quantity's spread splits between training seeds and test traffic, x: (S, D) per
+    seed and test draw (the one-way random-effects ANOVA estimators, seeds the groups).
+
+    Model: x[s, d] = μ + a_s + e_sd, a_s ~ (0, σ²_seed) the trained policy's own mean,
+    e_sd ~ (0, σ²_traffic) the draw's luck. Within-seed mean square W = mean_s var_d(x[s], ddof=1)
+    estimates σ²_traffic; the seed means' variance B = var_s(mean_d x[s], ddof=1) estimates
+    σ²_seed + σ²_traffic / D, so σ²_seed = max(B − W / D, 0).
+
+    Returns:
+      {"seed_variance", "traffic_variance", "traffic_share": σ²_traffic / (σ²_seed + σ²_traffic),
+      the share of one draw's seed-to-seed variance that is traffic, "seed_mean_variance": B,
+      "traffic_share_of_seed_means": (W / D) / B, what is left of traffic in the seed means the
+      CIs resample; "seeds", "draws"}. Traffic entries are None with one draw, every entry with
+      one seed.
+    """
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"variance_split needs (seeds, draws), got shape {x.shape}.")
+    s, d = x.shape
+    out = {"seeds": s, "draws": d, "seed_variance": None, "traffic_variance": None, "traffic_share": None,
+           "seed_mean_variance": None, "traffic_share_of_seed_means": None}
+    if s < 2:
+        return out
+    between = float(np.var(x.mean(1), ddof=1))
+    out["seed_mean_variance"] = between
+    if d < 2:
+        return out
+    within = float(np.mean(np.var(x, axis=1, ddof=1)))
+    seed = max(between - within / d, 0.0)
+    out.update(seed_variance=seed, traffic_variance=within,
+               traffic_share=within / (seed + within) if seed + within > 0 else None,
+               traffic_share_of_seed_means=(within / d) / between if between > 0 else None)
+    return out

@@ -19,11 +19,12 @@ from vamo_jax import methods as registry
 from vamo_jax.bidding import make_problem
 from vamo_jax.data import make_dataset
 from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
-from vamo_jax.evaluate import logged_totals, make_evaluator, per_task_metrics, per_task_params
+from vamo_jax.evaluate import (fixed_multiplier_totals, hindsight_multipliers, logged_totals, make_evaluator,
+                                per_task_metrics, per_task_params, task_targets)
 from vamo_jax.loop import fit_method
 from vamo_jax.methods import Kind
 from vamo_jax.premise import measure_held_out, measure_premise
-from vamo_jax.score import task_scores
+from vamo_jax.score import score, task_scores
 from vamo_jax.train import eval_params
 
 
@@ -46,24 +47,38 @@ class Builds:
                          lambda: make_problem(self.dataset(data_config), model_config, batch_size))
 
     def evaluator(self, data_config, model_config, eval_config):
-        eval_config = dataclasses.replace(eval_config, beta=0.0)  # β enters the score, not the rollouts
+        eval_config = _rollouts_of(eval_config)
         return self._get(("evaluator", data_config, model_config, eval_config),
                          lambda: make_evaluator(self.dataset(data_config), model_config, eval_config))
 
     def logged(self, data_config, eval_config):
-        eval_config = dataclasses.replace(eval_config, beta=0.0)
+        eval_config = _rollouts_of(eval_config)
         return self._get(("logged", data_config, eval_config),
                          lambda: logged_totals(self.dataset(data_config), eval_config))
+
+    def fixed_multipliers(self, data_config, eval_config):
+        multipliers = hindsight_multipliers(data_config.env.max_multiplier, eval_config.hindsight_grid)
+        eval_config = _rollouts_of(eval_config)
+        return self._get(("fixed_multipliers", data_config, eval_config, tuple(multipliers)),
+                         lambda: fixed_multiplier_totals(self.dataset(data_config), eval_config, multipliers))
+
+
+def _rollouts_of(eval_config):
+    """The part of the evaluation config the rollouts depend on (β and the reference grid enter
+    the scoring, the targets are the evaluator's argument)."""
+    return dataclasses.replace(eval_config, beta=0.0, target_quantile=0.0, hindsight_grid=0)
 
 
 class ArmResult(NamedTuple):
     """What one arm measured.
 
     Attributes:
-      metrics: method -> metric -> (S, K): "return" (the mean score of the task's advertisers,
-        `score.task_scores`), "value" (mean own-campaign value, unpenalised), "cost", "ratio" (the
-        online ratio), "violation_rate", "val_loss" and "test_loss" (held-out imitation loss on
-        days 9 and 10); and "logged" -> (1, K) the same test-day metrics of the logged policies.
+      metrics: method -> metric -> (S, K, D) per seed, task and draw of the scored day: "return"
+        (the mean score of the task's advertisers, `score.task_scores`), "value" (mean
+        own-campaign value, unpenalised), "cost", "ratio" (the online ratio), "violation_rate";
+        and (S, K) "val_loss" and "test_loss" (held-out imitation loss on days 9 and 10).
+        "logged" -> (1, K, D) the same scored-day metrics of the logged policies, and, with
+        `eval.hindsight_grid`, "hindsight" -> those of each advertiser's best fixed multiplier.
       histories: method -> training history. timing: per method, and data_seconds.
       premise: `premise.measure_premise` of equal where trained, else of the first multi-task
         method, or None.
@@ -76,14 +91,26 @@ class ArmResult(NamedTuple):
 
 
 def test_day_metrics(config, values: np.ndarray, costs: np.ndarray, world) -> dict[str, np.ndarray]:
-    """(S, K) per-task test-day metrics from per-advertiser own-campaign values and costs (S, N)."""
+    """(S, K, D) per-task metrics of the scored day from per-advertiser own-campaign values and costs (S, D, N)."""
     env, num_tasks = config.data.env, config.data.num_tasks
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
     plain = per_task_metrics(values, costs, tasks, channels)
     scores = task_scores(values, costs, np.asarray(world.constraint), np.asarray(world.campaign), tasks, num_tasks,
                          env.unit_value, config.eval.beta)
-    return {"return": scores["score"], "value": plain["return"], "cost": plain["cost"], "ratio": plain["ratio"],
-            "violation_rate": scores["violation_rate"]}
+    metrics = {"return": scores["score"], "value": plain["return"], "cost": plain["cost"], "ratio": plain["ratio"],
+               "violation_rate": scores["violation_rate"]}
+    return {name: np.moveaxis(m, -1, 1) for name, m in metrics.items()}
+
+
+def hindsight_metrics(config, values: np.ndarray, costs: np.ndarray, world) -> dict[str, np.ndarray]:
+    """(1, K, D) the scored-day metrics of each advertiser's best fixed multiplier in hindsight,
+    from the (G, D, N) own-campaign values and costs of every multiplier of the grid: per
+    advertiser and draw, the multiplier of the highest score."""
+    scores = score(values, costs, np.asarray(world.constraint), np.asarray(world.campaign),
+                   config.data.env.unit_value, config.eval.beta)
+    best = np.argmax(scores, axis=0)[None]  # (1, D, N)
+    pick = lambda x: np.take_along_axis(x, best, axis=0)  # noqa: E731
+    return test_day_metrics(config, pick(values), pick(costs), world)
 
 
 def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_step: int | None = None,
@@ -103,6 +130,7 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     timing = {"data_seconds": time.perf_counter() - tic}
     env, num_tasks = config.data.env, config.data.num_tasks
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
+    targets = task_targets(dataset, config.eval.target_quantile)
     held_out_key = jax.random.PRNGKey(config.train.seed + 104729)  # the same batches for every method
     metrics, histories, premise = {}, {}, None
     multi_task = [m for m in config.train.methods if registry.get(m).kind is not Kind.SINGLE_TASK]
@@ -119,7 +147,7 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         single_task = registry.get(method).kind is Kind.SINGLE_TASK
         params = eval_params(states, config.train)
         rollout_params = params if single_task else per_task_params(params, problem.num_tasks)
-        values, costs = jax.device_get(builds.evaluator(config.data, config.model, config.eval)(rollout_params))
+        values, costs = jax.device_get(builds.evaluator(config.data, config.model, config.eval)(rollout_params, targets))
         metrics[method] = test_day_metrics(config, np.asarray(values), np.asarray(costs), dataset.world)
         held_out = measure_held_out(problem, dataset, params, single_task, config.model.context_len,
                                     config.train.batch_size, held_out_key)
@@ -131,7 +159,10 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         histories[method] = history
         timing[method] = {"train_seconds": trained - tic, "eval_seconds": time.perf_counter() - trained,
                           "steps_per_s": steps_per_s}
-    values, costs = builds.logged(config.data, config.eval)
-    own = values[np.arange(len(tasks)), channels[tasks]]
+    values, costs = builds.logged(config.data, config.eval)  # (D, N, V), (D, N)
+    own = values[:, np.arange(len(tasks)), channels[tasks]]
     metrics["logged"] = test_day_metrics(config, own[None], costs[None], dataset.world)
+    if config.eval.hindsight_grid:
+        metrics["hindsight"] = hindsight_metrics(config, *builds.fixed_multipliers(config.data, config.eval),
+                                                 dataset.world)
     return ArmResult(metrics, histories, timing, premise)

@@ -18,12 +18,16 @@ from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
 from vamo_jax.experiments import compare
 from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
-from vamo_jax.report import config_record, held_out_table, markdown_table, summarize, write_results
+from vamo_jax import stats
+from vamo_jax.report import (config_record, held_out_table, markdown_table, references_table, summarize,
+                             traffic_summary, write_results)
 
 METRICS = ("return", "value", "cost", "ratio", "violation_rate", "val_loss", "test_loss")
 """Per method and task: the score (the table's return), the unpenalised value, spend, online ratio,
 constraint-violation rate, and the held-out imitation loss on days 9 and 10."""
 TEST_DAY_METRICS = METRICS[:5]
+REFERENCES = {"logged": "logged_behaviour", "hindsight": "best_fixed_multiplier"}
+"""Reference bidders scored beside the methods (`compare.ArmResult.metrics`) -> their results.json key."""
 
 
 def run(config, workdir, resume: bool = False, builds: compare.Builds | None = None) -> dict:
@@ -32,14 +36,17 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     arms = config.arms()
     single = not config.sweep.variants
     rows = {name: {} for name in METRICS}
-    histories, weighted, timing, settings, logged, premise = {}, [], {}, {}, None, None
+    histories, weighted, timing, settings, references, premise = {}, [], {}, {}, {}, None
     for variant, arm in arms:
         tic = time.perf_counter()
         metrics, history, arm_timing, arm_premise = compare.train_and_evaluate(
             arm, workdir if single else workdir / variant.folder, resume, builds=builds,
             with_premise=premise is None)
-        arm_logged = metrics.pop("logged")
-        logged, premise = logged or arm_logged, premise or arm_premise
+        for name in REFERENCES:
+            arm_reference = metrics.pop(name, None)
+            if arm_reference is not None:
+                references.setdefault(name, arm_reference)
+        premise = premise or arm_premise
         for method in arm.train.methods:
             row = variant.label(method, len(arm.train.methods))
             if row in rows["return"]:
@@ -58,8 +65,10 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
                         extra={("online_ratio" if name == "ratio" else name): rows[name] for name in METRICS[1:]})
     channels = task_channels(config.data.env, config.data.num_tasks)
     results["online_ratio_names"] = {t: RATIO_NAMES[c] for t, c in zip(tasks, channels)}
-    results["logged_behaviour"] = {name: {t: float(logged[name][0, k]) for k, t in enumerate(tasks)}
-                                   for name in TEST_DAY_METRICS}
+    for name, metrics in references.items():
+        results[REFERENCES[name]] = {m: {t: float(stats.seed_means(metrics[m], 2)[0, k]) for k, t in enumerate(tasks)}
+                                     for m in TEST_DAY_METRICS}
+    results["traffic"] = {"day": config.eval.day, **traffic_summary(rows["return"], tasks, baseline)}
     results["premise"] = premise
     timing["total_seconds"] = time.perf_counter() - start
     results["timing"] = timing
@@ -67,11 +76,9 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     results["config"] = config_record(config)
 
     title = config.sweep.title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
-    table = markdown_table(results, title=title) + "\n\n" + held_out_table(results)
-    reference = " · ".join(f"{t} {results['logged_behaviour']['return'][t]:.3f}" for t in tasks)
-    table += (f"\n\nLogged behaviour policies on the same day, same score (reference): {reference}."
-              f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps; "
-              f"wall time {timing['total_seconds']:.0f} s.")
+    table = "\n\n".join([markdown_table(results, title=title), references_table(results), held_out_table(results)])
+    table += (f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps, {config.eval.draws} draw(s) of the "
+              f"{config.eval.day} day's traffic; wall time {timing['total_seconds']:.0f} s.")
     write_results(workdir, results, table)
     plot_training(workdir, histories, tasks, weighted)
     plot_returns(workdir, results)
