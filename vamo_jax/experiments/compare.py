@@ -29,7 +29,7 @@ from vamo_jax.train import eval_params
 
 
 class Builds:
-    """Data sets, problems, evaluators and logged totals, each built once per distinct config."""
+    """Data sets, problems, trained states, evaluators and references, each built once per distinct config."""
 
     def __init__(self):
         self._built: dict = {}
@@ -45,6 +45,12 @@ class Builds:
     def problem(self, data_config, model_config, batch_size: int):
         return self._get(("problem", data_config, model_config, batch_size),
                          lambda: make_problem(self.dataset(data_config), model_config, batch_size))
+
+    def trained(self, config, method: str, fit: Callable):
+        """`fit()`'s (states, history, steps/s) of `method`, once for every arm that trains it the
+        same way (same data, model and training settings; arms may differ in evaluation alone)."""
+        train = dataclasses.replace(config.train, methods=(method,), progress=False)
+        return self._get(("trained", config.data, config.model, train, method), fit)
 
     def evaluator(self, data_config, model_config, eval_config):
         eval_config = _rollouts_of(eval_config)
@@ -137,12 +143,14 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     premise_method = ("equal" if "equal" in multi_task else next(iter(multi_task), None)) if with_premise else None
     for method in config.train.methods:
         tic = time.perf_counter()
-        states, history, steps_per_s = fit_method(
-            problem, method, config.train, Path(workdir) / "checkpoints" / method, task_names(env, num_tasks),
-            resume=resume, stop_after_step=stop_after_step,
-        )
+        def fit(method=method):
+            return fit_method(problem, method, config.train, Path(workdir) / "checkpoints" / method,
+                              task_names(env, num_tasks), resume=resume, stop_after_step=stop_after_step)
+
         if stop_after_step is not None:
+            fit()
             return None
+        states, history, steps_per_s = builds.trained(config, method, fit)
         trained = time.perf_counter()
         single_task = registry.get(method).kind is Kind.SINGLE_TASK
         params = eval_params(states, config.train)
