@@ -79,3 +79,19 @@ def test_the_best_fixed_multiplier_is_chosen_per_advertiser_and_draw_by_its_scor
     np.testing.assert_allclose(metrics["value"][0, :, 0], expected)
     np.testing.assert_allclose(metrics["return"][0, :, 0], expected)
     np.testing.assert_allclose(metrics["violation_rate"][0, :, 0], 0.0)
+
+
+def test_traffic_draw_0_is_the_logged_day_and_the_others_are_distinct_and_fixed():
+    import jax
+
+    from vamo_jax.evaluate import traffic_keys
+
+    logged = jax.random.key_data(jax.random.key(7))
+    sim_keys = np.zeros((1, 11, 2), np.uint32)
+    sim_keys[0, 10] = np.asarray(logged)
+    data = types.SimpleNamespace(sim_keys=sim_keys)
+    keys = np.asarray(traffic_keys(data, 10, 4))
+    assert keys.shape == (4, 2) and np.array_equal(keys[0], logged)
+    assert len({tuple(k) for k in keys}) == 4
+    np.testing.assert_array_equal(keys, np.asarray(traffic_keys(data, 10, 4)))
+    np.testing.assert_array_equal(np.asarray(traffic_keys(data, 10, 2)), keys[:2])  # more draws extend, never reshuffle
