@@ -50,18 +50,20 @@ class AuctionOutcome:
 def _top_k(x: chex.Array, k: int) -> tuple[chex.Array, chex.Array]:
     """Top-k along the last axis (ties: lower index first), in one pass over the columns.
 
-    Each column is inserted into a running sorted top-k by compare-and-swap (a strict `>`, so an
-    equal later column stays behind): elementwise work that XLA fuses into one loop. On CPU this
-    is ~8× faster than k argmax passes and ~5× faster than `lax.top_k` (which falls back to a full
-    sort when its outputs are sliced).
+    Each column is inserted into a running sorted top-k (a strict `>`, so an equal later column
+    stays behind) and the entries below it shift down: elementwise work that XLA fuses into one
+    loop. On CPU this is ~8× faster than k argmax passes and ~5× faster than `lax.top_k` (which
+    falls back to a full sort when its outputs are sliced).
     """
     shape = x.shape[:-1]
     vals = [jnp.full(shape, -jnp.inf, x.dtype)] * k
     idxs = [jnp.zeros(shape, jnp.int32)] * k
     for j in range(x.shape[-1]):
         v, i = x[..., j], jnp.full(shape, j, jnp.int32)
+        shifting = jnp.zeros(shape, bool)
         for s in range(k):
-            ahead = v > vals[s]
+            ahead = shifting | (v > vals[s])  # a shifted entry stays ahead of the ones below it
+            shifting = ahead
             vals[s], v = jnp.where(ahead, v, vals[s]), jnp.where(ahead, vals[s], v)
             idxs[s], i = jnp.where(ahead, i, idxs[s]), jnp.where(ahead, idxs[s], i)
     return jnp.stack(vals, -1), jnp.stack(idxs, -1)
