@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from vamo_jax.sim import auction
 from vamo_jax.sim.auction import run_auction
 
 EXPOSURE = np.array([1.0, 0.8, 0.6], np.float32)
@@ -85,3 +86,32 @@ def test_matches_reference_and_conserves_payments(seed):
     # Conservation: what the slots collect is what the advertisers pay; nobody above budget.
     np.testing.assert_allclose(np.asarray(out.payment).sum(), np.asarray(out.spend).sum(), rtol=1e-5)
     assert np.all(np.asarray(out.spend) <= remaining)
+
+
+def test_equal_bids_rank_the_lower_index_first():
+    bids = np.array([[2.0, 3.0, 3.0, 2.0, 3.0]], np.float32)
+    out = _auction(jnp.asarray(bids), jnp.ones(1, bool), jnp.full(5, 100.0), jnp.zeros((1, 3)),
+                   jnp.asarray(EXPOSURE), 0.1)
+    np.testing.assert_array_equal(out.winner[0], [1, 2, 4])
+    np.testing.assert_allclose(out.price[0], [3.0, 3.0, 2.0])  # a tie prices at the tied bid
+
+
+@pytest.mark.parametrize("shape", [(650, 48), (40, 7), (16, 3), (17, 1), (300,)])
+def test_cumsum_rows_is_a_cumulative_sum(shape):
+    x = np.random.default_rng(0).exponential(size=shape).astype(np.float32)
+    x[np.random.default_rng(1).random(shape) < 0.7] = 0.0  # mostly zeros, as a tick's costs
+    got = np.asarray(jax.jit(auction._cumsum_rows)(jnp.asarray(x)))
+    ref = np.cumsum(x.astype(np.float64), axis=0)
+    # float32 rounding only: a few ulp of the running total (rows/16 + 16 additions deep).
+    np.testing.assert_allclose(got, ref, rtol=0, atol=4e-7 * np.abs(ref).max())
+    if jax.default_backend() == "cpu":  # it reproduces XLA:CPU's cumsum association exactly
+        np.testing.assert_array_equal(got, np.asarray(jax.jit(lambda x: jnp.cumsum(x, axis=0))(x)))
+
+
+def test_top_k_matches_a_stable_sort():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 5, (200, 9)).astype(np.float32)  # many ties
+    vals, idxs = jax.jit(auction._top_k, static_argnums=1)(jnp.asarray(x), 4)
+    order = np.argsort(-x, axis=1, kind="stable")[:, :4]
+    np.testing.assert_array_equal(np.asarray(idxs), order)
+    np.testing.assert_array_equal(np.asarray(vals), np.take_along_axis(x, order, 1))

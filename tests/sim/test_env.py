@@ -92,3 +92,16 @@ def test_vmaps_over_keys_and_days():
 def test_bad_params_raise_naming_the_field(field, value, match):
     with pytest.raises(ValueError, match=match):
         dataclasses.replace(PARAMS, **{field: value})
+
+
+def test_history_features_are_means_over_past_ticks():
+    totals, traj, _ = simulate(jax.random.key(8), 4, jnp.zeros(N, bool), jnp.float32(1.0), H)
+    states, actions = np.asarray(traj.states, np.float64), np.asarray(traj.actions, np.float64)
+    cost = np.asarray(traj.cost, np.float64) / (np.asarray(WORLD.budget, np.float64) / PARAMS.ticks_per_day)
+    hist_action, hist_cost = sim.STATE_FEATURES.index("hist_action"), sim.STATE_FEATURES.index("hist_cost")
+    last3_cost = sim.STATE_FEATURES.index("last3_cost")
+    np.testing.assert_array_equal(states[0, :, [hist_action, hist_cost, last3_cost]], 0.0)
+    for t in range(1, PARAMS.ticks_per_day):
+        np.testing.assert_allclose(states[t, :, hist_action], actions[:t].mean(0), rtol=1e-5)
+        np.testing.assert_allclose(states[t, :, hist_cost], cost[:t].mean(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(states[t, :, last3_cost], cost[max(t - 3, 0):t].mean(0), rtol=1e-5, atol=1e-6)

@@ -11,7 +11,7 @@ import numpy as np
 
 from vamo_jax.sim.params import EnvParams, largest_remainder
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever generation changes, so stale caches are never read."""
 
 

@@ -59,6 +59,7 @@ STATE_FEATURES: tuple[str, ...] = (
 )
 assert len(STATE_FEATURES) == STATE_DIM
 _TICK_STATS = ("action", "win_rate", "cost", "lwc", "value", "volume")
+_RECENT = 3
 
 
 @chex.dataclass(frozen=True)
@@ -72,7 +73,9 @@ class EnvState:
       regime: (5,) the day's regime (log shifts; see `market`).
       drift: (num_blocks, N) the day's block drifts.
       impressions: the current tick's impressions.
-      tick_stats: (T, N, 6) per-tick statistics of past ticks (`_TICK_STATS`), 0 for future ones.
+      stats_sum: (N, 6) sum of the per-tick statistics (`_TICK_STATS`) of the ticks before `tick`.
+      recent_stats: (3, N, 6) the statistics of the last 3 ticks before `tick`, newest last (0
+        before the day): the running sums make an observation O(N), not O(T·N).
       history: (H, F) market features of the H ticks before `tick`, oldest first.
     """
 
@@ -82,7 +85,8 @@ class EnvState:
     regime: chex.Array
     drift: chex.Array
     impressions: market_lib.Impressions
-    tick_stats: chex.Array
+    stats_sum: chex.Array
+    recent_stats: chex.Array
     history: chex.Array
 
 
@@ -159,7 +163,7 @@ def reset(
 ) -> tuple[Observation, EnvState]:
     """Starts day `day` with full budgets; `history` (H, F) is the market before it (zeros if None)."""
     k_drift, k_imp = jax.random.split(key)
-    h, n, t = params.history_len, params.num_advertisers, params.ticks_per_day
+    h, n = params.history_len, params.num_advertisers
     if history is None:
         history = jnp.zeros((h, HISTORY_FEATURES), jnp.float32)
     chex.assert_shape(history, (h, HISTORY_FEATURES))
@@ -170,7 +174,8 @@ def reset(
     state = EnvState(
         tick=tick, day=day, remaining=world.budget, regime=regime, drift=drift,
         impressions=market_lib.draw_impressions(k_imp, params, world, regime, drift, tick),
-        tick_stats=jnp.zeros((t, n, len(_TICK_STATS)), jnp.float32),
+        stats_sum=jnp.zeros((n, len(_TICK_STATS)), jnp.float32),
+        recent_stats=jnp.zeros((_RECENT, n, len(_TICK_STATS)), jnp.float32),
         history=jnp.asarray(history, jnp.float32),
     )
     return observe(params, world, state), state
@@ -213,7 +218,8 @@ def step(
         tick=tick,
         remaining=state.remaining - cost,
         impressions=next_imps,
-        tick_stats=state.tick_stats.at[state.tick].set(stats),
+        stats_sum=state.stats_sum + stats,
+        recent_stats=jnp.concatenate([state.recent_stats[1:], stats[None]], axis=0),
         history=jnp.concatenate([state.history[1:], market[None]], axis=0),
     )
     info = StepInfo(cost=cost, reward=reward, reward_continuous=reward_cont,
@@ -234,11 +240,12 @@ def _winner_values(key: chex.PRNGKey, imps: market_lib.Impressions, out, n: int)
     conv = (u[0] < pconv).astype(jnp.float32)
     direct = (u[1] < p_direct).astype(jnp.float32)
     cart = (u[2] < pcart).astype(jnp.float32)
-    realised = jnp.stack([conv * amount, conv * direct * amount, cart], -1)  # (I, K, 3)
-    expected = jnp.stack([pconv * amount, pconv * p_direct * amount, pcart], -1)
-    onehot = jax.nn.one_hot(out.winner, n, dtype=jnp.float32) * out.exposed[..., None]  # (I, K, N)
-    return (jnp.einsum("ikc,ikn->nc", realised, onehot), jnp.einsum("ikc,ikn->nc", expected, onehot),
-            jnp.einsum("ik,ikn->n", conv, onehot), jnp.sum(onehot, axis=(0, 1)))
+    per_slot = jnp.stack([conv * amount, conv * direct * amount, cart,
+                          pconv * amount, pconv * p_direct * amount, pcart, conv, jnp.ones_like(conv)], -1)
+    # Scatter-add by winner (a segment sum): on CPU ~10× cheaper than a one-hot (I, K, N) einsum.
+    per_slot = jnp.where(out.exposed[..., None], per_slot, 0.0).reshape(-1, per_slot.shape[-1])
+    totals = jax.ops.segment_sum(per_slot, out.winner.reshape(-1), num_segments=n)  # (N, 8)
+    return totals[:, 0:3], totals[:, 3:6], totals[:, 6], totals[:, 7]
 
 
 def _tick_statistics(params: EnvParams, world: market_lib.World, imps: market_lib.Impressions, out,
@@ -267,11 +274,8 @@ def observe(params: EnvParams, world: market_lib.World, state: EnvState,
     """The observation of `state` (see the module docstring for the features)."""
     t_total = params.ticks_per_day
     t = state.tick.astype(jnp.float32)
-    ticks = jnp.arange(t_total)
-    past = (ticks < state.tick).astype(jnp.float32)[:, None, None]
-    last3 = past * (ticks >= state.tick - 3).astype(jnp.float32)[:, None, None]
-    hist = jnp.sum(state.tick_stats * past, 0) / jnp.maximum(jnp.sum(past), 1.0)
-    recent = jnp.sum(state.tick_stats * last3, 0) / jnp.maximum(jnp.sum(last3), 1.0)
+    hist = state.stats_sum / jnp.maximum(t, 1.0)
+    recent = jnp.sum(state.recent_stats, 0) / jnp.maximum(jnp.minimum(t, float(_RECENT)), 1.0)
     imps = state.impressions
     n_valid = jnp.sum(imps.valid).astype(jnp.float32)
     v = own_value(params, world, imps)
