@@ -1,9 +1,8 @@
 """Evaluation settings chosen on the validation day (day 9), never the test day: each task's
-return-to-go target (the quantile of its training returns), with the traffic-variance split and
-the reference bidders on the same day.
+return-to-go target (the quantile of its training returns).
 
 STL and equal are trained once (the arms differ in evaluation alone, so they share the trained
-states); each arm scores them on 4 draws of day 9's traffic with its own target quantile.
+states); each arm scores them on day 9 with its own target quantile.
 
 Run: python -m vamo_jax.main --config eval_settings
 """
@@ -23,6 +22,6 @@ def get_config():
     return dataclasses.replace(
         base,
         train=dataclasses.replace(base.train, methods=("stl", "equal"), num_seeds=4),
-        eval=dataclasses.replace(base.eval, day="validation", draws=4, hindsight_grid=16),
+        eval=dataclasses.replace(base.eval, day="validation"),
         sweep=dataclasses.replace(base.sweep, shared_baseline=False),
     )
