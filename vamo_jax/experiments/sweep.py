@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jax
+
 from vamo_jax import methods as registry
 from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
@@ -72,9 +74,10 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     table += (f"\n\nLogged behaviour policies on the same day, same score (reference): {reference}."
               f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps; "
               f"wall time {timing['total_seconds']:.0f} s.")
-    write_results(workdir, results, table)
-    plot_training(workdir, histories, tasks, weighted)
-    plot_returns(workdir, results)
-    plot_delta_m(workdir, results)
+    if jax.process_index() == 0:  # every process holds the results; one writes them
+        write_results(workdir, results, table)
+        plot_training(workdir, histories, tasks, weighted)
+        plot_returns(workdir, results)
+        plot_delta_m(workdir, results)
     print("\n" + table)
     return results
