@@ -78,10 +78,15 @@ def put_seeds(tree: Any, mesh: Mesh) -> Any:
     return jax.tree.map(put, tree)
 
 
-def put_unpadded(tree: Any, mesh: Mesh) -> Any:
-    """Seed-stacked leaves (S, …) -> global arrays (S, …): sharded over the seeds where the
-    device count divides S, else replicated. The layout of a checkpoint."""
-    return jax.tree.map(lambda x: _put(x, _unpadded_sharding(x.shape[0], mesh)), tree)
+def put_unpadded(tree: Any, mesh: Mesh, num_seeds: int) -> Any:
+    """Seed-stacked leaves (S or P, …; whole on this process, or global) -> global arrays of the
+    real seeds (S, …): sharded over the seeds where the device count divides S, else replicated.
+    The layout of a checkpoint."""
+    def put(x):
+        real = x if x.shape[0] == num_seeds else _host(x)[:num_seeds]
+        return _put(real, seed_sharding(mesh) if num_seeds % mesh.devices.size == 0 else replicated(mesh))
+
+    return jax.tree.map(put, tree)
 
 
 def put_replicated(tree: Any, mesh: Mesh) -> Any:
@@ -92,10 +97,6 @@ def put_replicated(tree: Any, mesh: Mesh) -> Any:
 def gather_seeds(tree: Any, num_seeds: int) -> Any:
     """Global (P, …) leaves -> numpy (num_seeds, …) on every process: gathered, padding dropped."""
     return jax.tree.map(lambda x: _host(x)[:num_seeds], tree)
-
-
-def _unpadded_sharding(num_seeds: int, mesh: Mesh) -> NamedSharding:
-    return seed_sharding(mesh) if num_seeds % mesh.devices.size == 0 else replicated(mesh)
 
 
 def _whole(x) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from vamo_jax import distributed
@@ -105,20 +106,20 @@ def fit_method(
 
 
 def _starting_point(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
-                    resume: bool, mesh):
+                    resume: bool, mesh: Mesh):
     """(start step, states (P, …) on the mesh, history): fresh, or (resume) the newest checkpoint
     that restores."""
     states = init_train_states(problem, method, config)
     if not resume and store.steps():
         raise FileExistsError(f"{store.directory} already holds checkpoints: pass resume=True or clear it.")
-    restored = store.restore_latest(distributed.put_unpadded(states, mesh)) if resume else None
+    restored = store.restore_latest(distributed.put_unpadded(states, mesh, config.num_seeds)) if resume else None
     start, history = (0, History()) if restored is None else (restored[0], restored[2])
     return start, distributed.put_seeds(states if restored is None else restored[1], mesh), history
 
 
 def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
            task_names: tuple[str, ...], start: int, states, history: History, stop_after_step: int | None,
-           mesh):
+           mesh: Mesh):
     """Runs the chunks from step `start` to `config.steps`, checking each for NaN/Inf and saving
     checkpoints (the real seeds only); returns (states (P, …) on the mesh, steps per second)."""
     num_seeds, data = config.num_seeds, distributed.put_replicated(problem.data, mesh)
@@ -138,8 +139,7 @@ def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: C
         history.add_chunk(begin, metrics, end, distributed.gather_seeds(val_losses_fn(states, data, val_key),
                                                                          num_seeds))
         if end % config.checkpoint_every == 0 or end == config.steps:
-            real = states if len(states.step) == num_seeds else distributed.gather_seeds(states, num_seeds)
-            store.save(end, distributed.put_unpadded(real, mesh), history)
+            store.save(end, distributed.put_unpadded(states, mesh, num_seeds), history)
             last_checkpoint = end
         progress.update(config.log_every, metrics)
         if stop_after_step is not None and last_checkpoint == stop_after_step:
