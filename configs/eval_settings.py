@@ -12,7 +12,7 @@ import dataclasses
 from configs import sim
 from vamo_jax.config import Variant
 
-QUANTILES = (0.5, 0.7, 0.9)
+QUANTILES = (0.5, 0.7, 0.9, 0.95, 0.99)
 
 
 def get_config():

@@ -4,6 +4,10 @@ A checkpoint that does not restore (a truncated file, a missing metadata file) i
 `damaged/` with a one-line warning, and the newest one that restores is used; a checkpoint that
 cannot be written (disk full, read-only folder) raises one `OSError` naming its path and the
 cause, and orbax's repeated reports of the same failure are dropped.
+
+Several processes (`jax.distributed`): every process calls save and restore (orbax writes and
+reads each process's shards of the global arrays, into one shared folder); process 0 alone
+writes the histories and moves a damaged checkpoint aside, the others wait for it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
+import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 
 class History:
@@ -82,16 +88,18 @@ class CheckpointStore:
     def save(self, step: int, states, history: "History") -> None:
         """Writes `states` and `history` as checkpoint `step`; drops histories of removed steps."""
         with _writing(self.directory / str(step)):
-            history.save(self.history_path(step))
+            if jax.process_index() == 0:
+                history.save(self.history_path(step))
             self.manager.save(step, args=ocp.args.StandardSave(states))
             self.manager.wait_until_finished()
-        for old in self.directory.glob("history_*.npz"):
-            if int(old.stem.split("_")[1]) not in self.manager.all_steps():
-                old.unlink()
+        if jax.process_index() == 0:
+            for old in self.directory.glob("history_*.npz"):
+                if int(old.stem.split("_")[1]) not in self.manager.all_steps():
+                    old.unlink()
 
     def restore_latest(self, template) -> tuple[int, Any, "History"] | None:
         """(step, states, history) of the newest checkpoint that restores into `template`'s
-        structure, or None. Each one that does not is moved to `damaged/`, with a warning."""
+        structure and shardings, or None. Each one that does not is moved to `damaged/`, with a warning."""
         steps = self.steps()
         for i in reversed(range(len(steps))):
             try:
@@ -106,10 +114,13 @@ class CheckpointStore:
 
     def _set_aside(self, step: int) -> Path:
         aside = self.directory / "damaged" / str(step)
-        if aside.exists():
-            shutil.rmtree(aside)
-        aside.parent.mkdir(exist_ok=True)
-        os.replace(self.directory / str(step), aside)
+        if jax.process_index() == 0:
+            if aside.exists():
+                shutil.rmtree(aside)
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(self.directory / str(step), aside)
+        if jax.process_count() > 1:
+            multihost_utils.sync_global_devices(f"checkpoint set aside {self.directory}/{step}")
         self.manager.reload()
         return aside
 

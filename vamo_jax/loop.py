@@ -5,6 +5,9 @@ state, keys) every `checkpoint_every` steps, beside the metric history up to tha
 killed at any point resumes from its last checkpoint and, because every batch is drawn from
 fold_in(key, step), reaches the same final state as an uninterrupted run; a damaged checkpoint
 is skipped for the newest one that restores (`vamo_jax.checkpoint`).
+
+Devices: the seeds are sharded over the mesh of `train.devices` and the data replicated
+(`vamo_jax.distributed`); metrics come back to every process with the padding dropped.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
+from vamo_jax import distributed
 from vamo_jax.checkpoint import CheckpointStore, History
 from vamo_jax.train import MultiTaskProblem, TrainConfig, init_train_states, make_chunk, make_val_losses
 
@@ -86,34 +91,38 @@ def fit_method(
       stop_after_step: stop (as if killed) right after the checkpoint at this step; for tests.
 
     Returns:
-      (states: TrainState stacked over seeds, history: dict of numpy arrays, steps_per_second).
+      (states: TrainState stacked over seeds (S, …), numpy, whole on every process; history: dict
+      of numpy arrays; steps_per_second).
     """
+    mesh = distributed.seed_mesh(config.devices)
     store = CheckpointStore(checkpoint_dir)
     try:
-        start, states, history = _starting_point(problem, method, config, store, resume)
+        start, states, history = _starting_point(problem, method, config, store, resume, mesh)
         states, steps_per_second = _train(problem, method, config, store, task_names, start, states, history,
-                                          stop_after_step)
+                                          stop_after_step, mesh)
     finally:
         store.close()
-    return states, history.arrays(), steps_per_second
+    return distributed.gather_seeds(states, config.num_seeds), history.arrays(), steps_per_second
 
 
 def _starting_point(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
-                    resume: bool):
-    """(start step, states, history): fresh, or (resume) the newest checkpoint that restores."""
+                    resume: bool, mesh: Mesh):
+    """(start step, states (P, …) on the mesh, history): fresh, or (resume) the newest checkpoint
+    that restores."""
     states = init_train_states(problem, method, config)
     if not resume and store.steps():
         raise FileExistsError(f"{store.directory} already holds checkpoints: pass resume=True or clear it.")
-    restored = store.restore_latest(states) if resume else None
-    if restored is None:
-        return 0, states, History()
-    return restored
+    restored = store.restore_latest(distributed.put_unpadded(states, mesh, config.num_seeds)) if resume else None
+    start, history = (0, History()) if restored is None else (restored[0], restored[2])
+    return start, distributed.put_seeds(states if restored is None else restored[1], mesh), history
 
 
 def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
-           task_names: tuple[str, ...], start: int, states, history: History, stop_after_step: int | None):
+           task_names: tuple[str, ...], start: int, states, history: History, stop_after_step: int | None,
+           mesh: Mesh):
     """Runs the chunks from step `start` to `config.steps`, checking each for NaN/Inf and saving
-    checkpoints; returns (states, steps per second)."""
+    checkpoints (the real seeds only); returns (states (P, …) on the mesh, steps per second)."""
+    num_seeds, data = config.num_seeds, distributed.put_replicated(problem.data, mesh)
     chunk = make_chunk(problem, method, config)
     val_losses_fn = make_val_losses(problem, method, config)
     val_key = jax.random.PRNGKey(config.seed + 7919)
@@ -121,15 +130,16 @@ def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: C
     last_checkpoint = start or None
     for begin in range(start, config.steps, config.log_every):
         tic = time.perf_counter()
-        states, metrics = chunk(states, np.int32(begin), problem.data)
-        metrics = jax.device_get(metrics)
+        states, metrics = chunk(states, np.int32(begin), data)
+        metrics = distributed.gather_seeds(metrics, num_seeds)
         if begin > start:  # the first chunk pays the compilation
             progress.time(config.log_every, time.perf_counter() - tic)
         _check_finite(metrics, method, begin, task_names, last_checkpoint, store.directory)
         end = begin + config.log_every
-        history.add_chunk(begin, metrics, end, val_losses_fn(states, problem.data, val_key))
+        history.add_chunk(begin, metrics, end, distributed.gather_seeds(val_losses_fn(states, data, val_key),
+                                                                         num_seeds))
         if end % config.checkpoint_every == 0 or end == config.steps:
-            store.save(end, states, history)
+            store.save(end, distributed.put_unpadded(states, mesh, num_seeds), history)
             last_checkpoint = end
         progress.update(config.log_every, metrics)
         if stop_after_step is not None and last_checkpoint == stop_after_step:

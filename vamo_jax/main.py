@@ -7,6 +7,12 @@ checkpoints of this config needs `--resume` (continue) or `--force` (start over)
 removes the previous run's checkpoints and results first, so a failed run never leaves them
 beside its own config.
 
+Several processes (`--coordinator HOST:PORT --num-processes N --process-id I`, or
+`--distributed` where JAX detects the cluster itself, e.g. SLURM): each process runs this same
+command; `jax.distributed.initialize` comes before anything else touches JAX, the seeds are
+sharded over every process's devices (`train.devices`), and process 0 alone writes the config,
+results and plots (checkpoints are written by all, into the one shared --workdir).
+
 Exit status: 0 done, 2 a config that cannot be used, 1 a run that failed (training diverged,
 a file that cannot be written); each with one line on stderr saying why.
 """
@@ -22,9 +28,11 @@ import warnings
 from pathlib import Path
 
 import jax
+from jax.experimental import multihost_utils
 
 from vamo_jax import _compilation_cache
 from vamo_jax import config as config_lib
+from vamo_jax import distributed
 from vamo_jax.report import RESULT_FILES, config_record, write_atomic
 
 _HINTS = {
@@ -49,8 +57,9 @@ def _remove_previous_run(workdir: Path) -> None:
 
 
 def prepare_workdir(workdir: Path, config, *, resume: bool, force: bool) -> None:
-    """Checks that `workdir` may receive this run (see the module docstring) and writes its config.json."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    """Checks that `workdir` may receive this run (see the module docstring) and writes its
+    config.json; every process checks, process 0 alone writes (`--force` removals too), the
+    others wait for it."""
     saved = workdir / "config.json"
     record = config_record(config)
     if saved.exists():
@@ -71,13 +80,35 @@ def prepare_workdir(workdir: Path, config, *, resume: bool, force: bool) -> None
             f"{workdir} already holds checkpoints of this config: pass --resume to continue the run, "
             "or --force to start over."
         )
-    if force and not resume:
-        _remove_previous_run(workdir)
-    write_atomic(saved, json.dumps(record, indent=2, default=str))
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("workdir checked")
+    if jax.process_index() == 0:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if force and not resume:
+            _remove_previous_run(workdir)
+        write_atomic(saved, json.dumps(record, indent=2, default=str))
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("workdir prepared")
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
     return f"warning: {message}\n"
+
+
+def _initialize_distributed(args: argparse.Namespace) -> str | None:
+    """Joins the processes of a multi-process run (`jax.distributed.initialize`); None when this
+    process runs alone or joined, else the error (the flags that are missing)."""
+    given = {"--coordinator": args.coordinator, "--num-processes": args.num_processes,
+             "--process-id": args.process_id}
+    if not args.distributed and all(v is None for v in given.values()):
+        return None
+    missing = [flag for flag, value in given.items() if value is None]
+    if not args.distributed and missing:
+        return (f"{', '.join(missing)} missing: a multi-process run names all of --coordinator, --num-processes "
+                "and --process-id, or passes --distributed for JAX to detect the cluster.")
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU devices' collectives across processes
+    jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compilation-cache", default="runs/jax_cache", metavar="DIR",
                         help="JAX's persistent compilation cache: a rerun reads its compiled programs back "
                              "(default: runs/jax_cache; '' for none, e.g. to time a cold start)")
+    parser.add_argument("--coordinator", metavar="HOST:PORT", default=None,
+                        help="multi-process run: process 0's address (with --num-processes, --process-id)")
+    parser.add_argument("--num-processes", type=int, default=None, metavar="N", help="multi-process run: N processes")
+    parser.add_argument("--process-id", type=int, default=None, metavar="I", help="multi-process run: this is process I")
+    parser.add_argument("--distributed", action="store_true",
+                        help="multi-process run, the cluster (coordinator, processes) detected by JAX (e.g. SLURM)")
     args = parser.parse_args(argv)
+    problem = _initialize_distributed(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.compilation_cache and jax.config.jax_compilation_cache_dir is None:
         _compilation_cache.enable(args.compilation_cache)
 
@@ -103,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_lib.load_config(args.config, args.overrides)
         workdir = args.workdir or Path("runs") / config.name
+        distributed.seed_mesh(config.train.devices)  # a device count that cannot be used fails here, before any write
         prepare_workdir(workdir, config, resume=args.resume, force=args.force)
-        print(f"config {config.name!r} → {workdir}")
+        print(f"config {config.name!r} → {workdir}"
+              + (f" (process {jax.process_index()} of {jax.process_count()})" if jax.process_count() > 1 else ""))
         experiments.run(config, workdir, resume=args.resume)
     except (config_lib.ConfigError, TrainingDiverged) as err:
         print(f"error: {err}", file=sys.stderr)

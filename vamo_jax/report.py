@@ -275,8 +275,9 @@ def held_out_table(results: dict) -> str:
 RESULT_FILES = ("results.json", "results.md", "*.png")
 """What a run writes in its workdir besides config.json and checkpoints (globs)."""
 
-NOT_IN_FINGERPRINT = ("train.progress",)
-"""Config fields that cannot change a run's numbers: a run may resume with them changed."""
+NOT_IN_FINGERPRINT = ("train.progress", "train.devices")
+"""Config fields that change a run's numbers by floating-point order at most: a run may resume
+with them changed (e.g. on another number of devices)."""
 
 
 def config_record(config: Any) -> dict:

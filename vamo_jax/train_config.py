@@ -30,6 +30,8 @@ class TrainConfig:
       log_every: steps per jitted chunk; validation losses are logged at chunk ends.
       checkpoint_every: steps between orbax checkpoints (a multiple of log_every).
       progress: show a progress bar.
+      devices: None (every visible device, `jax.devices()` across all processes), or the first
+        n: the seeds are sharded over them (`vamo_jax.distributed`).
     """
 
     methods: tuple[str, ...] = ("stl", "equal", "vamo")
@@ -51,6 +53,7 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 250
     progress: bool = True
+    devices: int | None = None
 
     def __post_init__(self):
         def need(cond, field, msg):
@@ -70,6 +73,8 @@ class TrainConfig:
             "checkpoint_every",
             f"must be a multiple of log_every={self.log_every}.",
         )
+        need(self.devices is None or self.devices >= 1, "devices",
+             f"none (every visible device) or a device count ≥ 1, got {self.devices}.")
         need(self.learning_rate > 0, "learning_rate", "must be > 0.")
         need(self.lr_schedule in ("constant", "cosine"), "lr_schedule", "one of constant, cosine.")
         need(self.ema_decay is None or 0 < self.ema_decay < 1, "ema_decay", "None, or a decay in (0, 1) (e.g. 0.99).")

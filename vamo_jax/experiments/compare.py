@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 import jax
 import numpy as np
 
+from vamo_jax import distributed
 from vamo_jax import methods as registry
 from vamo_jax.bidding import make_problem
 from vamo_jax.data import make_dataset
@@ -138,6 +139,7 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
     tasks, channels = advertiser_tasks(env, num_tasks), task_channels(env, num_tasks)
     targets = task_targets(dataset, config.eval.target_quantile)
     held_out_key = jax.random.PRNGKey(config.train.seed + 104729)  # the same batches for every method
+    mesh = distributed.seed_mesh(config.train.devices)
     metrics, histories, premise = {}, {}, None
     multi_task = [m for m in config.train.methods if registry.get(m).kind is not Kind.SINGLE_TASK]
     premise_method = ("equal" if "equal" in multi_task else next(iter(multi_task), None)) if with_premise else None
@@ -155,7 +157,8 @@ def train_and_evaluate(config, workdir: Path, resume: bool = False, stop_after_s
         single_task = registry.get(method).kind is Kind.SINGLE_TASK
         params = eval_params(states, config.train)
         rollout_params = params if single_task else per_task_params(params, problem.num_tasks)
-        values, costs = jax.device_get(builds.evaluator(config.data, config.model, config.eval)(rollout_params, targets))
+        values, costs = distributed.gather_seeds(builds.evaluator(config.data, config.model, config.eval)(
+            distributed.put_seeds(rollout_params, mesh), targets), config.train.num_seeds)
         metrics[method] = test_day_metrics(config, np.asarray(values), np.asarray(costs), dataset.world)
         held_out = measure_held_out(problem, dataset, params, single_task, config.model.context_len,
                                     config.train.batch_size, held_out_key)

@@ -10,6 +10,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from vamo_jax.config import SweepConfig
@@ -33,8 +34,9 @@ def run(config, workdir, resume: bool = False) -> dict:
                "config": {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}}
     methods = [m for m in config.train.methods if m != "stl"]
     table = markdown(per_k, methods, config)
-    write_results(workdir, results, table)
-    plot(workdir, per_k, methods)
+    if jax.process_index() == 0:  # every process holds the results; one writes them
+        write_results(workdir, results, table)
+        plot(workdir, per_k, methods)
     print("\n" + table)
     return results
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jax
+
 from vamo_jax import methods as registry
+from vamo_jax import stats
 from vamo_jax.data.tasks import task_channels, task_names
 from vamo_jax.evaluate import RATIO_NAMES
 from vamo_jax.experiments import compare
 from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
-from vamo_jax import stats
 from vamo_jax.report import (config_record, held_out_table, markdown_table, references_table, summarize,
                              traffic_summary, write_results)
 
@@ -76,12 +78,17 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     results["config"] = config_record(config)
 
     title = config.sweep.title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
-    table = "\n\n".join([markdown_table(results, title=title), references_table(results), held_out_table(results)])
-    table += (f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps, {config.eval.draws} draw(s) of the "
+    table = "
+
+".join([markdown_table(results, title=title), references_table(results), held_out_table(results)])
+    table += (f"
+
+{config.train.num_seeds} seeds × {config.train.steps} steps, {config.eval.draws} draw(s) of the "
               f"{config.eval.day} day's traffic; wall time {timing['total_seconds']:.0f} s.")
-    write_results(workdir, results, table)
-    plot_training(workdir, histories, tasks, weighted)
-    plot_returns(workdir, results)
-    plot_delta_m(workdir, results)
+    if jax.process_index() == 0:  # every process holds the results; one writes them
+        write_results(workdir, results, table)
+        plot_training(workdir, histories, tasks, weighted)
+        plot_returns(workdir, results)
+        plot_delta_m(workdir, results)
     print("\n" + table)
     return results

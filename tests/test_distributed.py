@@ -1,0 +1,231 @@
+"""Seeds on a device mesh (`vamo_jax.distributed`): the padding helpers, and the tiny main job on
+4 forced CPU devices and on two processes (`jax.distributed`) against the same job on one device.
+
+Tolerances. A sharded run computes each seed as one device does up to the order of
+floating-point sums: XLA's CPU kernels for a block of 1 or 2 seeds per device sum in another
+order than for 3 seeds on one device. Measured: the first step's losses (before any update)
+differ by ≤ 8e-7 relative (on two processes, not at all). Training amplifies that (Adam divides
+by √v, so a gradient entry near 0 turns a rounding difference into a step of the learning
+rate's size) and the test-day auctions are discontinuous (a bid a hair lower loses the
+impression), so the final per-seed numbers differ by up to 4.1e-3 relative on 4 devices and
+7.7e-4 on two processes. The first step is tested at rtol 1e-5, the final per-seed results at
+rtol 2e-2: 5× the largest difference seen, and well below the spread between seeds (tens of
+percent). A resumed run on the same devices equals the uninterrupted one exactly.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vamo_jax import distributed
+from vamo_jax.config import ConfigError
+from vamo_jax.main import main
+from vamo_jax.train_config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "runs" / "jax_cache"
+RUN = ["--config", "tiny", "--set", "train.num_seeds=3", "--set", "eval.hindsight_grid=0", "--compilation-cache", str(CACHE)]
+"""3 seeds: padded to 4 on 4 devices (one each) and on 2 processes (two each)."""
+METHODS = ["--set", "train.methods=stl,equal"]
+"""Two runs, one device and four: the single-task state (a task axis) and a multi-task one."""
+TWO_PROCESS_METHODS = ["--set", "train.methods=equal"]
+"""JAX writes its compilation cache from process 0 only, and process 1's cache keys differ from
+process 0's, so process 1 compiles every program in every run (about 2 min of the 2-core
+machine with one method): the two-process runs train one method (its numbers are those of the
+same method in a run of several: each method trains from its own keys)."""
+WRITTEN_BY_PROCESS_0 = ("config.json", "results.json", "results.md", "returns.png", "losses.png")
+
+# Runs `python -m vamo_jax.main ARGS…`, logging every file it opens for writing to LOG (argv[1]).
+_AUDITED_MAIN = textwrap.dedent("""
+    import atexit, os, runpy, sys
+    log, written = sys.argv.pop(1), []
+    def hook(event, args):
+        if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            mode, flags = args[1], args[2]
+            if (any(c in mode for c in "wax+") if isinstance(mode, str)
+                    else flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
+                written.append(os.fsdecode(args[0]))
+    sys.addaudithook(hook)
+    atexit.register(lambda: open(log, "w").write("\\n".join(written)))
+    runpy.run_module("vamo_jax.main", run_name="__main__")
+""")
+
+
+def _env(devices: int | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    if devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _two_processes(workdir: Path, *extra: str) -> list[str]:
+    """Runs the job as processes 0 and 1 of one `jax.distributed` run; each one's written files."""
+    address = f"127.0.0.1:{_free_port()}"
+    procs = [subprocess.Popen([sys.executable, "-c", _AUDITED_MAIN, str(workdir.parent / f"written_{i}"), *RUN,
+                               *TWO_PROCESS_METHODS, "--workdir", str(workdir), "--coordinator", address, "--num-processes", "2",
+                               "--process-id", str(i), *extra],
+                              env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    for i, (p, out) in enumerate(zip(procs, outputs)):
+        assert p.returncode == 0, f"process {i}:\n{out[-3000:]}"
+    return [(workdir.parent / f"written_{i}").read_text() for i in range(2)]
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("one") / "run"
+    assert main(RUN + METHODS + ["--workdir", str(workdir)]) == 0
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def four_devices(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("four") / "run"
+    done = subprocess.run([sys.executable, "-m", "vamo_jax.main", *RUN, *METHODS, "--workdir", str(workdir)], env=_env(4),
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory) -> tuple[Path, list[str]]:
+    workdir = tmp_path_factory.mktemp("two") / "run"
+    return workdir, _two_processes(workdir)
+
+
+def _per_seed(workdir: Path) -> dict[str, np.ndarray]:
+    """Every per-seed number of results.json: (method, metric) -> (tasks, S)."""
+    results = json.loads((workdir / "results.json").read_text())
+    out = {}
+    for method, entry in results["methods"].items():
+        out[method, "return"] = np.array([entry["per_task"][t]["seeds"] for t in results["tasks"]])
+        for name, per_task in entry["metrics"].items():
+            out[method, name] = np.array([per_task[t]["seeds"] for t in results["tasks"]])
+    return out
+
+
+def _methods(workdir: Path) -> list[str]:
+    return list(json.loads((workdir / "results.json").read_text())["methods"])
+
+
+def _assert_same_run(got: Path, expected: Path) -> None:
+    """`got`'s per-seed numbers are `expected`'s (see the module docstring for the tolerances)."""
+    for method in _methods(got):
+        first = [np.load(run / "checkpoints" / method / "history_8.npz")["losses"][:, 0] for run in (got, expected)]
+        np.testing.assert_allclose(*first, rtol=1e-5, err_msg=f"{method}: first step's losses")
+    want = _per_seed(expected)
+    for key, value in _per_seed(got).items():
+        assert value.shape == want[key].shape == (3, 3), key
+        np.testing.assert_allclose(value, want[key], rtol=2e-2, atol=1e-6, err_msg=str(key))
+
+
+def test_pad_seeds_repeats_the_real_seeds():
+    tree = {"w": np.arange(6.0).reshape(3, 2), "key": np.arange(3, dtype=np.uint32)}
+    padded = distributed.pad_seeds(tree, 4)
+    np.testing.assert_array_equal(padded["w"], tree["w"][[0, 1, 2, 0]])
+    np.testing.assert_array_equal(distributed.pad_seeds(tree, 6)["key"], [0, 1, 2, 0, 1, 2])
+    assert distributed.pad_seeds(tree, 3)["w"] is tree["w"]
+
+
+def test_on_one_device_the_mesh_changes_nothing():
+    mesh = distributed.seed_mesh()
+    tree = {"w": np.arange(6.0).reshape(3, 2)}
+    on_mesh = distributed.put_seeds(tree, mesh)
+    assert distributed.padded_size(3, mesh) == 3 and on_mesh["w"].shape == (3, 2)
+    np.testing.assert_array_equal(distributed.gather_seeds(on_mesh, 3)["w"], tree["w"])
+
+
+def test_padding_and_sharding_on_two_and_four_devices():
+    """3 seeds on 2 and on 4 forced CPU devices: padded to 4, each device holds its block, the
+    real seeds come back whole, and a jitted vmap over the padded seeds gives the real seeds'
+    values (exactly: an elementwise function)."""
+    script = textwrap.dedent("""
+        import jax, numpy as np
+        from vamo_jax import distributed
+        seeds = {"w": np.arange(12.0, dtype=np.float32).reshape(3, 4)}
+        for n, blocks in ((2, [[0, 1], [2, 0]]), (4, [[0], [1], [2], [0]])):
+            mesh = distributed.seed_mesh(n)
+            assert distributed.padded_size(3, mesh) == 4
+            on_mesh = distributed.put_seeds(seeds, mesh)["w"]
+            assert on_mesh.shape == (4, 4) and on_mesh.sharding.spec == jax.sharding.PartitionSpec("seeds")
+            for shard in on_mesh.addressable_shards:
+                np.testing.assert_array_equal(shard.data, seeds["w"][blocks[shard.device.id]])
+            out = jax.jit(jax.vmap(lambda w: w * w + 1.0))(on_mesh)
+            assert out.sharding.is_equivalent_to(on_mesh.sharding, 2)
+            np.testing.assert_array_equal(distributed.gather_seeds(out, 3), seeds["w"] ** 2 + 1.0)
+            for tree in (seeds, {"w": on_mesh}):
+                kept = distributed.put_unpadded(tree, mesh, 3)["w"]
+                assert kept.shape == (3, 4) and kept.sharding.is_fully_replicated
+                np.testing.assert_array_equal(distributed.gather_seeds(kept, 3), seeds["w"])
+        assert distributed.put_unpadded({"w": np.zeros((4, 1))}, mesh, 4)["w"].sharding.spec[0] == "seeds"
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], env=_env(4), cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_device_count_errors_name_the_field_and_the_fix():
+    with pytest.raises(ConfigError, match=r"train.devices: 2 devices asked for, 1 visible .*at most 1, or to none"):
+        distributed.seed_mesh(2)
+    with pytest.raises(ValueError, match=r"train.devices: none \(every visible device\) or a device count ≥ 1"):
+        TrainConfig(devices=0)
+
+
+def test_multi_process_flags_come_together(tmp_path, capsys):
+    assert main(["--config", "tiny", "--workdir", str(tmp_path), "--coordinator", "127.0.0.1:1"]) == 2
+    assert "--num-processes, --process-id missing" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_four_devices_match_one_device(four_devices, one_device):
+    _assert_same_run(four_devices, one_device)
+
+
+def test_two_processes_match_one_device(two_processes, one_device):
+    _assert_same_run(two_processes[0], one_device)
+
+
+def test_only_process_0_writes_results_config_and_histories(two_processes):
+    workdir, written = two_processes
+    # A file is written through a temporary `.NAME.tmp` or `NAME.tmp.EXT` beside it.
+    names = [{Path(p).name.lstrip(".").replace(".tmp", "") for p in w.splitlines() if Path(p).is_relative_to(workdir)}
+             for w in written]
+    assert {n for n in names[1] if n in WRITTEN_BY_PROCESS_0 or n.startswith("history_")} == set()
+    assert set(WRITTEN_BY_PROCESS_0) | {"history_4.npz", "history_8.npz"} <= names[0]
+
+
+def test_two_processes_resume_from_their_checkpoints(two_processes, tmp_path):
+    """A copy of the run without its last checkpoints: `--resume` on two processes restores step 4
+    (the chunk after it is the only one trained, so none is timed) and reaches the same numbers."""
+    workdir = tmp_path / "run"
+    shutil.copytree(two_processes[0], workdir)
+    for method in _methods(workdir):
+        shutil.rmtree(workdir / "checkpoints" / method / "8")
+        (workdir / "checkpoints" / method / "history_8.npz").unlink()
+    (workdir / "results.json").unlink()
+    _two_processes(workdir, "--resume")
+    resumed = json.loads((workdir / "results.json").read_text())
+    for method in _methods(workdir):
+        assert np.isnan(resumed["timing"][method]["steps_per_s"])
+        assert not (workdir / "checkpoints" / method / "damaged").exists()
+        assert (workdir / "checkpoints" / method / "8").exists()
+    want = _per_seed(two_processes[0])
+    for key, value in _per_seed(workdir).items():
+        np.testing.assert_array_equal(value, want[key], err_msg=str(key))
