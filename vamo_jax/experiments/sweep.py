@@ -78,12 +78,8 @@ def run(config, workdir, resume: bool = False, builds: compare.Builds | None = N
     results["config"] = config_record(config)
 
     title = config.sweep.title or f"{config.name}: test-day (day {config.data.test_day}) return per task"
-    table = "
-
-".join([markdown_table(results, title=title), references_table(results), held_out_table(results)])
-    table += (f"
-
-{config.train.num_seeds} seeds × {config.train.steps} steps, {config.eval.draws} draw(s) of the "
+    table = "\n\n".join([markdown_table(results, title=title), references_table(results), held_out_table(results)])
+    table += (f"\n\n{config.train.num_seeds} seeds × {config.train.steps} steps, {config.eval.draws} draw(s) of the "
               f"{config.eval.day} day's traffic; wall time {timing['total_seconds']:.0f} s.")
     if jax.process_index() == 0:  # every process holds the results; one writes them
         write_results(workdir, results, table)
