@@ -22,7 +22,8 @@ def get_config():
                                   context_len=4, periods=(24,), kernel_sizes=(1,), timesnet_width=2,
                                   head_hidden=8),
         # The cross-task methods' bidding path is tested on this data in tests/test_bidding.py.
+        # The parameter average of the main job at a horizon (about 2 steps) that 8 steps fill.
         train=dataclasses.replace(base.train, methods=("stl", "equal", "vamo"), num_seeds=2, steps=8,
-                                  batch_size=8, log_every=4, checkpoint_every=4, progress=False),
+                                  batch_size=8, log_every=4, checkpoint_every=4, progress=False, ema_decay=0.5),
         eval=dataclasses.replace(base.eval, draws=2, hindsight_grid=3),
     )
