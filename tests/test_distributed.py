@@ -10,7 +10,8 @@ rate's size) and the test-day auctions are discontinuous (a bid a hair lower los
 impression), so the final per-seed numbers differ by up to 4.1e-3 relative on 4 devices and
 7.7e-4 on two processes. The first step is tested at rtol 1e-5, the final per-seed results at
 rtol 2e-2: 5× the largest difference seen, and well below the spread between seeds (tens of
-percent). A resumed run on the same devices equals the uninterrupted one exactly.
+percent). A run resumed on other devices (two processes from a one-device checkpoint, one device
+from the two processes' checkpoints) is held to the same tolerance.
 """
 
 import json
@@ -34,13 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "runs" / "jax_cache"
 RUN = ["--config", "tiny", "--set", "train.num_seeds=3", "--set", "eval.hindsight_grid=0", "--compilation-cache", str(CACHE)]
 """3 seeds: padded to 4 on 4 devices (one each) and on 2 processes (two each)."""
-METHODS = ["--set", "train.methods=stl,equal"]
-"""Two runs, one device and four: the single-task state (a task axis) and a multi-task one."""
-TWO_PROCESS_METHODS = ["--set", "train.methods=equal"]
-"""JAX writes its compilation cache from process 0 only, and process 1's cache keys differ from
-process 0's, so process 1 compiles every program in every run (about 2 min of the 2-core
-machine with one method): the two-process runs train one method (its numbers are those of the
-same method in a run of several: each method trains from its own keys)."""
+METHODS = ["--set", "train.methods=equal"]
+"""One method: each run compiles every program cold (in CI), and JAX writes its compilation cache
+from process 0 only while process 1's cache keys differ from process 0's, so process 1 compiles
+every program in every run. The single-task state (a task axis behind the seed axis) is sharded
+by the same `put_seeds` (`test_padding_and_sharding_on_two_and_four_devices`). The suite runs two
+processes once, resuming the one-device run from step 4."""
 WRITTEN_BY_PROCESS_0 = ("config.json", "results.json", "results.md", "returns.png", "losses.png")
 
 # Runs `python -m vamo_jax.main ARGS…`, logging every file it opens for writing to LOG (argv[1]).
@@ -77,7 +77,7 @@ def _two_processes(workdir: Path, *extra: str) -> list[str]:
     """Runs the job as processes 0 and 1 of one `jax.distributed` run; each one's written files."""
     address = f"127.0.0.1:{_free_port()}"
     procs = [subprocess.Popen([sys.executable, "-c", _AUDITED_MAIN, str(workdir.parent / f"written_{i}"), *RUN,
-                               *TWO_PROCESS_METHODS, "--workdir", str(workdir), "--coordinator", address, "--num-processes", "2",
+                               *METHODS, "--workdir", str(workdir), "--coordinator", address, "--num-processes", "2",
                                "--process-id", str(i), *extra],
                               env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for i in range(2)]
@@ -104,9 +104,16 @@ def four_devices(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_processes(tmp_path_factory) -> tuple[Path, list[str]]:
+def two_processes(one_device, tmp_path_factory) -> tuple[Path, list[str]]:
+    """The one-device run resumed on two processes: its last checkpoint removed, so they restore
+    step 4 and train steps 5–8."""
     workdir = tmp_path_factory.mktemp("two") / "run"
-    return workdir, _two_processes(workdir)
+    shutil.copytree(one_device, workdir)
+    shutil.rmtree(workdir / "checkpoints" / "equal" / "8")
+    (workdir / "checkpoints" / "equal" / "history_8.npz").unlink()
+    for name in ("results.json", "results.md"):
+        (workdir / name).unlink()
+    return workdir, _two_processes(workdir, "--resume")
 
 
 def _per_seed(workdir: Path) -> dict[str, np.ndarray]:
@@ -208,24 +215,21 @@ def test_only_process_0_writes_results_config_and_histories(two_processes):
     names = [{Path(p).name.lstrip(".").replace(".tmp", "") for p in w.splitlines() if Path(p).is_relative_to(workdir)}
              for w in written]
     assert {n for n in names[1] if n in WRITTEN_BY_PROCESS_0 or n.startswith("history_")} == set()
-    assert set(WRITTEN_BY_PROCESS_0) | {"history_4.npz", "history_8.npz"} <= names[0]
+    assert set(WRITTEN_BY_PROCESS_0) | {"history_8.npz"} <= names[0]  # equal trained steps 5–8 here
 
 
-def test_two_processes_resume_from_their_checkpoints(two_processes, tmp_path):
-    """A copy of the run without its last checkpoints: `--resume` on two processes restores step 4
-    (the chunk after it is the only one trained, so none is timed) and reaches the same numbers."""
+def test_two_processes_resume_a_run_and_one_process_resumes_theirs(two_processes, tmp_path):
+    """The two processes restored step 4 of equal (the chunk after it is the only one trained, so
+    none is timed) without moving anything aside, and wrote step 8; one process on one device
+    then resumes from the checkpoints the two wrote (every method final: restore and evaluate)."""
+    resumed = json.loads((two_processes[0] / "results.json").read_text())
+    assert np.isnan(resumed["timing"]["equal"]["steps_per_s"])
+    for method in _methods(two_processes[0]):
+        assert not (two_processes[0] / "checkpoints" / method / "damaged").exists()
+        assert (two_processes[0] / "checkpoints" / method / "8").exists()
     workdir = tmp_path / "run"
     shutil.copytree(two_processes[0], workdir)
-    for method in _methods(workdir):
-        shutil.rmtree(workdir / "checkpoints" / method / "8")
-        (workdir / "checkpoints" / method / "history_8.npz").unlink()
     (workdir / "results.json").unlink()
-    _two_processes(workdir, "--resume")
-    resumed = json.loads((workdir / "results.json").read_text())
-    for method in _methods(workdir):
-        assert np.isnan(resumed["timing"][method]["steps_per_s"])
-        assert not (workdir / "checkpoints" / method / "damaged").exists()
-        assert (workdir / "checkpoints" / method / "8").exists()
-    want = _per_seed(two_processes[0])
-    for key, value in _per_seed(workdir).items():
-        np.testing.assert_array_equal(value, want[key], err_msg=str(key))
+    assert main(RUN + METHODS + ["--workdir", str(workdir), "--resume"]) == 0
+    assert not any((workdir / "checkpoints" / m / "damaged").exists() for m in _methods(workdir))
+    _assert_same_run(workdir, two_processes[0])

@@ -237,8 +237,9 @@ def variance_split(x) -> dict:
       {"seed_variance", "traffic_variance", "traffic_share": σ²_traffic / (σ²_seed + σ²_traffic),
       the share of one draw's seed-to-seed variance that is traffic, "seed_mean_variance": B,
       "traffic_share_of_seed_means": (W / D) / B, what is left of traffic in the seed means the
-      CIs resample; "seeds", "draws"}. Traffic entries are None with one draw, every entry with
-      one seed.
+      CIs resample (above 1 when the seed means happen to vary less than traffic alone would
+      make them: the seed part is then estimated as 0); "seeds", "draws"}. Traffic entries are
+      None with one draw, every entry with one seed.
     """
     x = np.asarray(x, np.float64)
     if x.ndim != 2:
