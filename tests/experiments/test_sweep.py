@@ -65,3 +65,22 @@ def test_every_arm_is_validated_before_anything_trains(tmp_path, monkeypatch):
         sweep.run(with_arms(Variant("ok", ("train.methods=vamo",)), Variant("bad", ("train.methods=vamoo",))),
                   tmp_path)
     assert trained == []
+
+
+def test_arms_that_differ_in_evaluation_alone_share_their_training():
+    import dataclasses
+
+    from vamo_jax.config import load_config
+
+    config = load_config("tiny")
+    calls = []
+    builds = compare.Builds()
+
+    def fit():
+        calls.append(1)
+        return len(calls)
+
+    other_eval = dataclasses.replace(config, eval=dataclasses.replace(config.eval, target_quantile=0.5))
+    other_train = dataclasses.replace(config, train=dataclasses.replace(config.train, learning_rate=3e-3))
+    assert builds.trained(config, "equal", fit) == builds.trained(other_eval, "equal", fit) == 1
+    assert builds.trained(config, "stl", fit) == 2 and builds.trained(other_train, "equal", fit) == 3
