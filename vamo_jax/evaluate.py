@@ -188,6 +188,8 @@ def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.Array
 
 
 def _replay(dataset: Dataset, day: int, market_length: int) -> _Replay:
+    """The replay of the logged `day` (its key left out: each draw brings its own), with the
+    `market_length` logged market ticks before it."""
     env = dataset.config.env
     inputs = dataset.eval_inputs(day)
     del inputs["key"]
