@@ -2,8 +2,10 @@
 parameter averaging (EMA of the weights), a cosine learning-rate decay, both, and twice the
 steps, each arm training STL and equal on 6 seeds and scoring them on day 9.
 
-Read: each arm's per-task seed spread and the CI of equal − STL (the comparison the main job must
-resolve), beside its day-9 held-out loss. The main job's defaults are chosen from this table.
+Read: each arm's day-9 scores and held-out loss (the table, every row against the first), and,
+from results.json's per-seed scores, each arm's seed spread and its paired equal − STL Δm% spread
+(the comparison the main job must resolve; the README gives both). The main job's defaults are
+chosen from these.
 
 Run: python -m vamo_jax.main --config variance_cuts
 """
