@@ -26,7 +26,8 @@ from typing import Any, Iterator
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
-from jax.experimental import multihost_utils
+
+from vamo_jax import distributed
 
 
 class History:
@@ -119,8 +120,7 @@ class CheckpointStore:
                 shutil.rmtree(aside)
             aside.parent.mkdir(exist_ok=True)
             os.replace(self.directory / str(step), aside)
-        if jax.process_count() > 1:
-            multihost_utils.sync_global_devices(f"checkpoint set aside {self.directory}/{step}")
+        distributed.barrier(f"checkpoint set aside {self.directory}/{step}")
         self.manager.reload()
         return aside
 

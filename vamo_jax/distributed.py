@@ -99,6 +99,12 @@ def gather_seeds(tree: Any, num_seeds: int) -> Any:
     return jax.tree.map(lambda x: _host(x)[:num_seeds], tree)
 
 
+def barrier(name: str) -> None:
+    """Every process waits here until all have arrived (`sync_global_devices`); nothing with one process."""
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(name)
+
+
 def _whole(x) -> Any:
     """`x` whole on this process: as it is where it is addressable here, else gathered to numpy."""
     return x if not isinstance(x, jax.Array) or x.is_fully_addressable else _host(x)

@@ -243,7 +243,8 @@ def per_task_params(params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
 def logged_totals(dataset: Dataset, config: EvalConfig):
     """(values (D, N, V), costs (D, N)) of the logged behaviour policies on the D draws of the
     scored day (a reference: draw 0 is the logged day itself)."""
-    replay = _replay(dataset, scored_day(dataset, config), 1)
+    day = scored_day(dataset, config)
+    replay = _replay(dataset, day, 1)
     n = replay.task.shape[0]
 
     def noop(obs, state, key):
@@ -253,8 +254,7 @@ def logged_totals(dataset: Dataset, config: EvalConfig):
         totals = _simulate(replay, key_data, noop, (), jnp.asarray(-1))
         return getattr(totals, _value_kind(config)), totals.cost
 
-    values, costs = jax.jit(lambda keys: jax.lax.map(one_draw, keys))(
-        traffic_keys(dataset, scored_day(dataset, config), config.draws))
+    values, costs = jax.jit(lambda keys: jax.lax.map(one_draw, keys))(traffic_keys(dataset, day, config.draws))
     return np.asarray(values), np.asarray(costs)
 
 
@@ -268,7 +268,8 @@ def fixed_multiplier_totals(dataset: Dataset, config: EvalConfig, multipliers: n
     """(own-campaign values, costs), each (G, D, N): advertiser j alone bidding the fixed
     multiplier `multipliers[g]` all day on draw d of the scored day (the others logged). The
     best g per advertiser and draw is the best fixed multiplier in hindsight."""
-    replay = _replay(dataset, scored_day(dataset, config), 1)
+    day = scored_day(dataset, config)
+    replay = _replay(dataset, day, 1)
     n, kind = replay.task.shape[0], _value_kind(config)
 
     def rollout(alpha, key_data, j):
@@ -282,8 +283,7 @@ def fixed_multiplier_totals(dataset: Dataset, config: EvalConfig, multipliers: n
         per_alpha = jax.vmap(rollout, in_axes=(None, None, 0))
         return jax.vmap(per_alpha, in_axes=(0, None, None))(jnp.asarray(multipliers), key_data, jnp.arange(n))
 
-    keys = traffic_keys(dataset, scored_day(dataset, config), config.draws)
-    values, costs = jax.jit(lambda keys: _over_draws(keys, one_draw))(keys)
+    values, costs = jax.jit(lambda keys: _over_draws(keys, one_draw))(traffic_keys(dataset, day, config.draws))
     return np.asarray(values), np.asarray(costs)
 
 

@@ -28,7 +28,6 @@ import warnings
 from pathlib import Path
 
 import jax
-from jax.experimental import multihost_utils
 
 from vamo_jax import _compilation_cache
 from vamo_jax import config as config_lib
@@ -80,15 +79,13 @@ def prepare_workdir(workdir: Path, config, *, resume: bool, force: bool) -> None
             f"{workdir} already holds checkpoints of this config: pass --resume to continue the run, "
             "or --force to start over."
         )
-    if jax.process_count() > 1:
-        multihost_utils.sync_global_devices("workdir checked")
+    distributed.barrier("workdir checked")
     if jax.process_index() == 0:
         workdir.mkdir(parents=True, exist_ok=True)
         if force and not resume:
             _remove_previous_run(workdir)
         write_atomic(saved, json.dumps(record, indent=2, default=str))
-    if jax.process_count() > 1:
-        multihost_utils.sync_global_devices("workdir prepared")
+    distributed.barrier("workdir prepared")
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
