@@ -235,20 +235,21 @@ def test_cross_task_step_against_explicit_gradients_and_a_numpy_softmax(method):
     sources, batches = PROBLEM.sample_cross(key_train, PROBLEM.data)
     val_batch = PROBLEM.sample_val(key_val, PROBLEM.data)
 
-    def loss_ik(params, i, k):
+    def loss_ik(params, i, k):  # i, k traced: one compilation serves the K² calls
         batch = jax.tree.map(lambda x: x[k], batches)
         per_example = PROBLEM.per_example_loss(params, batch)
-        rows = np.asarray(sources) == i
-        return jnp.sum(jnp.where(rows, per_example, 0.0)) / max(rows.sum(), 1)
+        rows = sources == i
+        return jnp.sum(jnp.where(rows, per_example, 0.0)) / jnp.maximum(rows.sum(), 1)
 
-    grads = [[jax.grad(loss_ik)(state.params, i, k) for k in range(K)] for i in range(K)]
-    flat = np.array([[np.asarray(jax.flatten_util.ravel_pytree(g)[0], np.float64) for g in row] for row in grads])
+    grad_ik = jax.jit(lambda p, i, k: jax.flatten_util.ravel_pytree(jax.grad(loss_ik)(p, i, k))[0])
+    flat = np.array([[np.asarray(grad_ik(state.params, i, k), np.float64) for k in range(K)] for i in range(K)])
     if entry.uniform:
         w = np.full((K, K), 1.0 / K)
     else:
         if entry.alignment == "validation":
-            targets = [jax.grad(lambda p, k=k: task_losses_on(PROBLEM, p, val_batch)[k])(state.params) for k in range(K)]
-            g = np.array([np.asarray(jax.flatten_util.ravel_pytree(t)[0], np.float64) for t in targets])
+            grad_k = jax.jit(lambda p, k: jax.flatten_util.ravel_pytree(
+                jax.grad(lambda q: task_losses_on(PROBLEM, q, val_batch)[k])(p))[0])
+            g = np.array([np.asarray(grad_k(state.params, k), np.float64) for k in range(K)])
         else:
             g = flat.mean(0)  # target k: the mean over sources of ∇L[i, k]
         m = np.einsum("ikp,kp->ik", flat, g) / config.temperature
