@@ -77,12 +77,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _two_processes(workdir: Path, *extra: str) -> list[str]:
+def _two_processes(workdir: Path, args: list[str]) -> list[str]:
     """Runs the job as processes 0 and 1 of one `jax.distributed` run; each one's written files."""
     address = f"127.0.0.1:{_free_port()}"
-    procs = [subprocess.Popen([sys.executable, "-c", _AUDITED_MAIN, str(workdir.parent / f"written_{i}"), *RUN,
-                               *METHODS, "--workdir", str(workdir), "--coordinator", address, "--num-processes", "2",
-                               "--process-id", str(i), *extra],
+    procs = [subprocess.Popen([sys.executable, "-c", _AUDITED_MAIN, str(workdir.parent / f"written_{i}"), *args,
+                               "--workdir", str(workdir), "--coordinator", address, "--num-processes", "2",
+                               "--process-id", str(i)],
                               env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for i in range(2)]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
@@ -92,23 +92,29 @@ def _two_processes(workdir: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def one_device(tmp_path_factory) -> Path:
+def run_args(tmp_path_factory) -> list[str]:
+    """Every run's arguments, with one data cache: the one-device run generates the logs, the others read them."""
+    return [*RUN, *METHODS, "--set", f"data.cache_dir={tmp_path_factory.mktemp('data')}"]
+
+
+@pytest.fixture(scope="module")
+def one_device(run_args, tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("one") / "run"
-    assert main(RUN + METHODS + ["--workdir", str(workdir)]) == 0
+    assert main(run_args + ["--workdir", str(workdir)]) == 0
     return workdir
 
 
 @pytest.fixture(scope="module")
-def four_devices(tmp_path_factory) -> Path:
+def four_devices(one_device, run_args, tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("four") / "run"
-    done = subprocess.run([sys.executable, "-m", "vamo_jax.main", *RUN, *METHODS, "--workdir", str(workdir)], env=_env(4),
+    done = subprocess.run([sys.executable, "-m", "vamo_jax.main", *run_args, "--workdir", str(workdir)], env=_env(4),
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return workdir
 
 
 @pytest.fixture(scope="module")
-def two_processes(one_device, tmp_path_factory) -> tuple[Path, list[str]]:
+def two_processes(one_device, run_args, tmp_path_factory) -> tuple[Path, list[str]]:
     """The one-device run resumed on two processes: its last checkpoint removed, so they restore
     step 4 and train steps 5–8."""
     workdir = tmp_path_factory.mktemp("two") / "run"
@@ -117,7 +123,7 @@ def two_processes(one_device, tmp_path_factory) -> tuple[Path, list[str]]:
     (workdir / "checkpoints" / "equal" / "history_8.npz").unlink()
     for name in ("results.json", "results.md"):
         (workdir / name).unlink()
-    return workdir, _two_processes(workdir, "--resume")
+    return workdir, _two_processes(workdir, run_args + ["--resume"])
 
 
 def _per_seed(workdir: Path) -> dict[str, np.ndarray]:
@@ -222,7 +228,7 @@ def test_only_process_0_writes_results_config_and_histories(two_processes):
     assert set(WRITTEN_BY_PROCESS_0) | {"history_8.npz"} <= names[0]  # equal trained steps 5–8 here
 
 
-def test_two_processes_resume_a_run_and_one_process_resumes_theirs(two_processes, tmp_path):
+def test_two_processes_resume_a_run_and_one_process_resumes_theirs(two_processes, run_args, tmp_path):
     """The two processes restored step 4 of equal (the chunk after it is the only one trained, so
     none is timed) without moving anything aside, and wrote step 8; one process on one device
     then resumes from the checkpoints the two wrote (every method final: restore and evaluate)."""
@@ -234,6 +240,6 @@ def test_two_processes_resume_a_run_and_one_process_resumes_theirs(two_processes
     workdir = tmp_path / "run"
     shutil.copytree(two_processes[0], workdir)
     (workdir / "results.json").unlink()
-    assert main(RUN + METHODS + ["--workdir", str(workdir), "--resume"]) == 0
+    assert main(run_args + ["--workdir", str(workdir), "--resume"]) == 0
     assert not any((workdir / "checkpoints" / m / "damaged").exists() for m in _methods(workdir))
     _assert_same_run(workdir, two_processes[0])

@@ -30,7 +30,7 @@ from vamo_jax.mtl.vamo import init_state as vamo_init_state
 from vamo_jax.train_config import TrainConfig
 
 __all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "eval_params", "init_train_state",
-           "init_train_states", "make_chunk", "make_optimizer", "make_step", "make_val_losses", "static_problem",
+           "init_train_states", "initial_params", "make_chunk", "make_optimizer", "make_step", "make_val_losses", "static_problem",
            "task_losses_on"]
 
 
@@ -110,15 +110,22 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     )
 
 
-def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig, key) -> TrainState:
-    """The state of one seed before its first step."""
+def initial_params(problem: MultiTaskProblem, single_task: bool, key):
+    """One seed's initial parameters (STL: K models on a leading task axis)."""
+    if single_task:
+        return jax.vmap(problem.init_params)(jax.random.split(jax.random.fold_in(key, 1), problem.num_tasks))
+    return problem.init_params(jax.random.fold_in(key, 1))
+
+
+def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig, key, params=None) -> TrainState:
+    """The state of one seed before its first step; `params`: that seed's `initial_params`, when already drawn."""
     k, entry = problem.num_tasks, registry.get(method)
+    single_task = entry.kind is Kind.SINGLE_TASK
+    params = initial_params(problem, single_task, key) if params is None else params
     optimizer = make_optimizer(config)
-    if entry.kind is Kind.SINGLE_TASK:
-        params = jax.vmap(problem.init_params)(jax.random.split(jax.random.fold_in(key, 1), k))
+    if single_task:
         opt_state, weighting_state = jax.vmap(optimizer.init)(params), ()
     else:
-        params = problem.init_params(jax.random.fold_in(key, 1))
         opt_state = optimizer.init(params)
         if entry.kind is Kind.ALIGNED:
             weighting_state = vamo_init_state(k)
@@ -132,15 +139,27 @@ def init_train_state(problem: MultiTaskProblem, method: str, config: TrainConfig
 
 
 def init_train_states(problem: MultiTaskProblem, method: str, config: TrainConfig) -> TrainState:
-    """States of every seed, stacked on a leading axis."""
+    """States of every seed, stacked on a leading axis.
+
+    The parameters are drawn by one program per (problem, seed count, STL or not), which every
+    multi-task method shares (the random initialisers are most of an init's compile time); the
+    rest of the state by a small program per method.
+    """
     base = jax.random.PRNGKey(config.seed)
     keys = jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.arange(config.num_seeds))
-    return _init_states(keys, problem=static_problem(problem), method=method, config=config)
+    problem = static_problem(problem)
+    params = _init_params(keys, problem=problem, single_task=registry.get(method).kind is Kind.SINGLE_TASK)
+    return _init_states(keys, params, problem=problem, method=method, config=config)
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "single_task"))
+def _init_params(keys, *, problem, single_task):
+    return jax.vmap(lambda key: initial_params(problem, single_task, key))(keys)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "method", "config"))
-def _init_states(keys, *, problem, method, config):
-    return jax.vmap(lambda key: init_train_state(problem, method, config, key))(keys)
+def _init_states(keys, params, *, problem, method, config):
+    return jax.vmap(lambda key, p: init_train_state(problem, method, config, key, p))(keys, params)
 
 
 def static_problem(problem: MultiTaskProblem) -> MultiTaskProblem:

@@ -185,7 +185,7 @@ def save_dataset(path: str, ds: Dataset) -> None:
     for f, v in ds.behaviour.items():
         arrays[f"behaviour/{f}"] = np.asarray(v)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp.npz"
+    tmp = f"{path}.{os.getpid()}.tmp.npz"  # the processes of a multi-process run may write it at once
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
 

@@ -7,6 +7,7 @@ differ only in their training settings build the data once and share the jit com
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
 from pathlib import Path
@@ -29,15 +30,34 @@ from vamo_jax.score import score, task_scores
 from vamo_jax.train import eval_params
 
 
+_SHARED: collections.OrderedDict = collections.OrderedDict()
+"""The pure builds (data sets, problems, evaluators, references) of the process's latest runs,
+by config: a rerun in the same process (a resumed run, the tests) reuses their functions, so
+JAX's jit cache serves it instead of compiling again. Least recently used first."""
+_SHARED_SIZE = 16
+
+
 class Builds:
-    """Data sets, problems, trained states, evaluators and references, each built once per distinct config."""
+    """Data sets, problems, trained states, evaluators and references, each built once per distinct config.
+
+    Trained states belong to one run (its workdir and checkpoints); everything else is a pure
+    function of its configs and is shared with the process's other runs (`_SHARED`).
+    """
 
     def __init__(self):
         self._built: dict = {}
 
-    def _get(self, key: tuple, build: Callable):
+    def _get(self, key: tuple, build: Callable, shared: bool = True):
         if key not in self._built:
-            self._built[key] = build()
+            if shared and key in _SHARED:
+                _SHARED.move_to_end(key)
+                self._built[key] = _SHARED[key]
+            else:
+                self._built[key] = build()
+            if shared:
+                _SHARED[key] = self._built[key]
+                while len(_SHARED) > _SHARED_SIZE:
+                    _SHARED.popitem(last=False)
         return self._built[key]
 
     def dataset(self, data_config):
@@ -51,7 +71,7 @@ class Builds:
         """`fit()`'s (states, history, steps/s) of `method`, once for every arm that trains it the
         same way (same data, model and training settings; arms may differ in evaluation alone)."""
         train = dataclasses.replace(config.train, methods=(method,), progress=False)
-        return self._get(("trained", config.data, config.model, train, method), fit)
+        return self._get(("trained", config.data, config.model, train, method), fit, shared=False)
 
     def evaluator(self, data_config, model_config, eval_config):
         eval_config = _rollouts_of(eval_config)
