@@ -17,7 +17,7 @@ from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import per_task_grads
 from vamo_jax import methods
 from vamo_jax.methods import Kind
-from vamo_jax.train import TrainConfig, init_train_state, make_optimizer, make_step, task_losses_on
+from vamo_jax.train import TrainConfig, init_train_state, init_train_states, make_optimizer, make_step, task_losses_on
 
 TASKS = ("a", "b", "c")
 PROBLEM = make_problem()
@@ -47,6 +47,24 @@ def test_every_method_trains_all_seeds_and_lowers_the_loss(method, tmp_path):
         assert not np.allclose(history["weights"][0, 0], 1 / K), "VAMO refreshes at step 0"
         np.testing.assert_allclose(history["weights"][:, 0], history["weights"][:, 1])  # cached until step 2
         assert not np.allclose(history["weights"][:, 1], history["weights"][:, 2])
+
+
+def test_multi_task_methods_start_from_the_same_parameters_drawn_by_one_program():
+    """The initial parameters of a seed are one draw shared by every multi-task method (paired
+    comparisons), computed by one compilation; STL's K models are drawn from the same seed key."""
+    from vamo_jax import train
+
+    before = train._init_params._cache_size()
+    states = {m: init_train_states(PROBLEM, m, CONFIG) for m in ("equal", "vamo", "pcgrad", "vao")}
+    assert train._init_params._cache_size() - before <= 1
+    for method in ("vamo", "pcgrad", "vao"):
+        chex.assert_trees_all_equal(states[method].params, states["equal"].params)
+    single = init_train_states(PROBLEM, "stl", CONFIG)
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(CONFIG.seed), 1), 1)  # seed 1's params key
+    chex.assert_trees_all_close(jax.tree.map(lambda p: p[1, 2], single.params),
+                                PROBLEM.init_params(jax.random.split(key, K)[2]), rtol=1e-6)
+    chex.assert_trees_all_close(jax.tree.map(lambda p: p[1], states["equal"].params), PROBLEM.init_params(key),
+                                rtol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["pcgrad"])

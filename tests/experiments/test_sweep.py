@@ -84,3 +84,24 @@ def test_arms_that_differ_in_evaluation_alone_share_their_training():
     other_train = dataclasses.replace(config, train=dataclasses.replace(config.train, learning_rate=3e-3))
     assert builds.trained(config, "equal", fit) == builds.trained(other_eval, "equal", fit) == 1
     assert builds.trained(config, "stl", fit) == 2 and builds.trained(other_train, "equal", fit) == 3
+    assert compare.Builds().trained(config, "equal", fit) == 4  # a new run trains again
+
+
+def test_runs_of_one_process_share_their_pure_builds_and_the_newest_are_kept(monkeypatch):
+    """A second run's data, problems and evaluators are the first run's objects (so jit's cache
+    serves them); trained states are not shared; the least recently used are dropped first."""
+    monkeypatch.setattr(compare, "_SHARED", compare.collections.OrderedDict())
+    monkeypatch.setattr(compare, "_SHARED_SIZE", 2)
+    built = []
+
+    def build(name):
+        return lambda: built.append(name) or f"{name}{len(built)}"
+
+    first, second = compare.Builds(), compare.Builds()
+    assert first._get(("a",), build("a")) == second._get(("a",), build("a")) == "a1"
+    second._get(("b",), build("b"))
+    first._get(("a",), build("a"))  # a is now the most recently used
+    compare.Builds()._get(("c",), build("c"))
+    assert list(compare._SHARED) == [("a",), ("c",)]
+    assert compare.Builds()._get(("b",), build("b")) == "b4" and built == ["a", "b", "c", "b"]
+    assert compare.Builds()._get(("a",), build("a"), shared=False) == "a5"

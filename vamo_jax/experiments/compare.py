@@ -49,15 +49,12 @@ class Builds:
 
     def _get(self, key: tuple, build: Callable, shared: bool = True):
         if key not in self._built:
-            if shared and key in _SHARED:
-                _SHARED.move_to_end(key)
-                self._built[key] = _SHARED[key]
-            else:
-                self._built[key] = build()
-            if shared:
-                _SHARED[key] = self._built[key]
-                while len(_SHARED) > _SHARED_SIZE:
-                    _SHARED.popitem(last=False)
+            self._built[key] = _SHARED[key] if shared and key in _SHARED else build()
+        if shared:
+            _SHARED[key] = self._built[key]
+            _SHARED.move_to_end(key)
+            while len(_SHARED) > _SHARED_SIZE:
+                _SHARED.popitem(last=False)
         return self._built[key]
 
     def dataset(self, data_config):
