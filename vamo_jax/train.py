@@ -30,8 +30,8 @@ from vamo_jax.mtl.vamo import init_state as vamo_init_state
 from vamo_jax.train_config import TrainConfig
 
 __all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "eval_params", "init_train_state",
-           "init_train_states", "initial_params", "make_chunk", "make_optimizer", "make_step", "make_val_losses", "static_problem",
-           "task_losses_on"]
+           "init_train_states", "initial_params", "make_chunk", "make_optimizer", "make_step", "make_val_losses",
+           "static_problem", "task_losses_on"]
 
 
 class MultiTaskProblem(NamedTuple):
