@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from vamo_jax.config import ConfigError, apply_overrides, fingerprint, parse_value
+from vamo_jax.config import ConfigError, apply_overrides, available_configs, fingerprint, load_config, parse_value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,3 +72,16 @@ def test_interdependent_fields_are_validated_after_all_overrides():
     assert apply_overrides(Linked(), ["steps=9", "every=3"]) == Linked(9, 3)
     with pytest.raises(ConfigError, match="steps='9'.*multiple of every"):
         apply_overrides(Linked(), ["steps=9"])
+
+
+@pytest.mark.parametrize("name", available_configs())
+def test_every_config_loads_with_every_arm_valid(name):
+    assert all(arm.train.methods for _, arm in load_config(name).arms())  # each arm's config is built and validated
+
+
+def test_many_seeds_is_the_main_job_with_more_seeds_and_three_methods():
+    main, many = load_config("sim"), load_config("many_seeds")
+    assert many.train.num_seeds == 36 and many.train.methods == ("stl", "equal", "vamo")
+    same = dataclasses.replace(many, name="sim", train=dataclasses.replace(many.train, num_seeds=main.train.num_seeds,
+                                                                          methods=main.train.methods))
+    assert same == main
