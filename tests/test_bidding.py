@@ -39,7 +39,8 @@ def test_cross_batches_are_the_training_rows_relabeled_for_every_target(problem)
 @pytest.mark.parametrize("method", ["vao", "share"])
 def test_a_cross_task_step_on_the_bidding_problem_is_finite(problem, method):
     state = jax.jit(lambda key: init_train_state(problem, method, CONFIG.train, key))(jax.random.PRNGKey(0))
-    new, metrics = jax.jit(make_step(problem, method, CONFIG.train))(state, np.int32(0), problem.data)
+    step = make_step(problem, method, CONFIG.train)  # step 0 refreshes: the refreshing branch alone is compiled
+    new, metrics = jax.jit(lambda s, i, d: step(s, i, d, True))(state, np.int32(0), problem.data)
     assert np.all(np.isfinite(metrics.losses)) and np.isfinite(metrics.grad_norm)
     np.testing.assert_allclose(np.asarray(metrics.weights).sum(0), 1.0, rtol=1e-5)
     assert int(new.step) == 1
