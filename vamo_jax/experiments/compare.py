@@ -2,7 +2,8 @@
 batches from day 9), every seed at once, each trained policy scored on day 10.
 
 `Builds` holds what the arms of one run share (data sets, problems, evaluators), so arms that
-differ only in their training settings build the data once and share the jit compilations.
+differ only in their training settings build the data once and share the jit compilations; the
+pure ones (all but trained states) also serve the process's later runs.
 """
 
 from __future__ import annotations
