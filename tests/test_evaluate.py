@@ -95,3 +95,26 @@ def test_traffic_draw_0_is_the_logged_day_and_the_others_are_distinct_and_fixed(
     assert len({tuple(k) for k in keys}) == 4
     np.testing.assert_array_equal(keys, np.asarray(traffic_keys(data, 10, 4)))
     np.testing.assert_array_equal(np.asarray(traffic_keys(data, 10, 2)), keys[:2])  # more draws extend, never reshuffle
+
+
+def test_task_targets_take_one_quantile_for_every_task_or_one_per_task():
+    from vamo_jax.evaluate import task_targets
+
+    returns = np.array([[1.0], [3.0], [10.0], [20.0], [30.0], [5.0]])  # first return-to-go of each trajectory
+    train = types.SimpleNamespace(returns_to_go=returns, task=np.array([0, 0, 1, 1, 1, 2]))
+    data = types.SimpleNamespace(train=train, config=types.SimpleNamespace(num_tasks=3))
+    np.testing.assert_allclose(task_targets(data, 0.5), [2.0, 20.0, 5.0])
+    np.testing.assert_allclose(task_targets(data, (0.0, 1.0, 0.5)), [1.0, 30.0, 5.0])
+    with pytest.raises(ValueError, match=r"eval.target_quantile: 2 quantiles for 3 tasks; give one for every task"):
+        task_targets(data, (0.5, 0.9))
+
+
+def test_a_config_with_a_quantile_count_other_than_1_or_k_is_refused_when_built():
+    import dataclasses
+
+    from vamo_jax.config import load_config
+
+    config = load_config("tiny")
+    assert dataclasses.replace(config, eval=dataclasses.replace(config.eval, target_quantile=(0.5, 0.7, 0.9)))
+    with pytest.raises(ValueError, match=r"eval.target_quantile: 2 quantiles for 3 tasks"):
+        dataclasses.replace(config, eval=dataclasses.replace(config.eval, target_quantile=(0.5, 0.9)))

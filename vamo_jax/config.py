@@ -23,7 +23,7 @@ import typing
 from typing import Any
 
 from vamo_jax.data.config import DataConfig
-from vamo_jax.eval_config import EvalConfig
+from vamo_jax.eval_config import EvalConfig, per_task_quantiles
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.train_config import TrainConfig
 
@@ -99,10 +99,7 @@ class Config:
     def __post_init__(self):
         if importlib.util.find_spec(f"vamo_jax.experiments.{self.experiment}") is None:
             raise ValueError(f"experiment: no module vamo_jax.experiments.{self.experiment}; use sweep or many_tasks.")
-        quantile = self.eval.target_quantile
-        if isinstance(quantile, tuple) and len(quantile) not in (1, self.data.num_tasks):
-            raise ValueError(f"eval.target_quantile: {len(quantile)} quantiles for {self.data.num_tasks} tasks; "
-                             "give one for every task, or one per task.")
+        per_task_quantiles(self.eval.target_quantile, self.data.num_tasks)  # raises naming the field
 
     def arms(self) -> list[tuple[Variant, "Config"]]:
         """Every arm with its config, the shared STL baseline first; all validated before any training."""

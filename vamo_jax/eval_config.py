@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 
 @dataclasses.dataclass(frozen=True)
 class EvalConfig:
@@ -37,3 +39,17 @@ class EvalConfig:
             raise ValueError(f"eval.return_kind must be expected or realised, got {self.return_kind!r}.")
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"eval.beta must be a finite number ≥ 0 (AuctionNet: 2), got {self.beta!r}.")
+
+
+def per_task_quantiles(quantile, num_tasks: int) -> np.ndarray:
+    """(num_tasks,) each task's return-to-go quantile from `eval.target_quantile`: one number
+    for every task, or one per task.
+
+    Raises:
+      ValueError: a count of quantiles other than 1 or `num_tasks`.
+    """
+    quantiles = np.atleast_1d(np.asarray(quantile, np.float64))
+    if quantiles.size not in (1, num_tasks):
+        raise ValueError(f"eval.target_quantile: {quantiles.size} quantiles for {num_tasks} tasks; "
+                         "give one for every task, or one per task.")
+    return np.broadcast_to(quantiles, (num_tasks,))

@@ -36,7 +36,7 @@ import numpy as np
 
 from vamo_jax.data import Dataset, NormStats, normalise_requirement, normalise_states, spec
 from vamo_jax.data.tasks import advertiser_tasks
-from vamo_jax.eval_config import EvalConfig
+from vamo_jax.eval_config import EvalConfig, per_task_quantiles
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy, market_reach
@@ -87,11 +87,7 @@ def task_targets(dataset: Dataset, quantile: float | tuple[float, ...]) -> np.nd
     """(K,) the target return per unit of budget of each learning task: the `quantile` of the
     task's training returns (one quantile for every task, or one per task)."""
     train, k_total = dataset.train, dataset.config.num_tasks
-    quantiles = np.atleast_1d(np.asarray(quantile, np.float64))
-    if quantiles.size not in (1, k_total):
-        raise ValueError(f"eval.target_quantile: {quantiles.size} quantiles for {k_total} tasks; "
-                         "give one for every task, or one per task.")
-    quantiles = np.broadcast_to(quantiles, (k_total,))
+    quantiles = per_task_quantiles(quantile, k_total)
     returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.task)
     return np.array([np.quantile(returns[tasks == k], quantiles[k]) for k in range(k_total)], np.float32)
 
