@@ -5,7 +5,16 @@ import types
 import numpy as np
 import pytest
 
-from vamo_jax.evaluate import per_task_metrics
+from vamo_jax.score import day_metrics
+
+UNIT = np.array([1.0, 1.0, 1.0])
+
+
+def per_task_metrics(values, costs, tasks, channels=(0, 1, 2)):
+    """`day_metrics` with every constraint loose (target ROI 1e-6, target cost per cart 1e6): score = value."""
+    tasks, campaign = np.asarray(tasks), np.asarray(channels)[np.asarray(tasks)]
+    loose = np.where(campaign == 2, 1e6, 1e-6)
+    return day_metrics(values, costs, loose, campaign, tasks, np.asarray(channels), UNIT)
 
 
 def test_per_task_metrics_with_subtasks_by_hand():
@@ -15,16 +24,18 @@ def test_per_task_metrics_with_subtasks_by_hand():
     values = np.array([[10.0, 4.0, 8.0, 3.0, 2.0]])
     costs = np.array([[5.0, 2.0, 2.0, 1.5, 4.0]])
     out = per_task_metrics(values, costs, tasks, channels)
-    np.testing.assert_allclose(out["return"], [[10.0, 6.0, 3.0, 2.0]])
+    np.testing.assert_allclose(out["value"], [[10.0, 6.0, 3.0, 2.0]])
+    np.testing.assert_allclose(out["score"], out["value"])
+    np.testing.assert_allclose(out["violation_rate"], 0.0)
     np.testing.assert_allclose(out["cost"], [[5.0, 2.0, 1.5, 4.0]])
     # ROI = value / cost for GMV and Dir-GMV, cost per cart = cost / carts for CartCnt.
-    np.testing.assert_allclose(out["ratio"], [[2.0, 12.0 / 4.0, 2.0, 4.0 / 2.0]])
+    np.testing.assert_allclose(out["online_ratio"], [[2.0, 12.0 / 4.0, 2.0, 4.0 / 2.0]])
 
 
-def test_per_task_metrics_defaults_to_the_three_campaign_types():
+def test_per_task_metrics_of_the_three_campaign_types():
     tasks = np.array([0, 1, 2, 0])
     values, costs = np.array([[1.0, 2.0, 3.0, 5.0]]), np.ones((1, 4))
-    np.testing.assert_allclose(per_task_metrics(values, costs, tasks)["return"], [[3.0, 2.0, 3.0]])
+    np.testing.assert_allclose(per_task_metrics(values, costs, tasks)["value"], [[3.0, 2.0, 3.0]])
 
 
 def test_a_task_without_advertisers_is_refused():
@@ -63,7 +74,7 @@ def test_market_before_pads_short_logs_with_zeros():
 def test_the_best_fixed_multiplier_is_chosen_per_advertiser_and_draw_by_its_score():
     from configs import tiny
     from vamo_jax.data.tasks import advertiser_tasks
-    from vamo_jax.experiments.compare import hindsight_metrics
+    from vamo_jax.run import hindsight_metrics
 
     config = tiny.get_config()
     n, tasks = config.data.env.num_advertisers, advertiser_tasks(config.data.env, config.data.num_tasks)
@@ -73,11 +84,11 @@ def test_the_best_fixed_multiplier_is_chosen_per_advertiser_and_draw_by_its_scor
     odd = np.arange(n) % 2 == 1
     values = np.stack([np.full(n, 3.0), np.full(n, 10.0)])[:, None]  # (G=2, D=1, N)
     costs = np.stack([np.zeros(n), np.where(odd, 0.0, 1e6)])[:, None]
-    metrics = hindsight_metrics(config, values, costs, world)
+    metrics = hindsight_metrics(config, types.SimpleNamespace(world=world), values, costs)
     chosen = np.where(odd, 10.0, 3.0)
     expected = [chosen[tasks == k].mean() for k in range(config.data.num_tasks)]
     np.testing.assert_allclose(metrics["value"][0, :, 0], expected)
-    np.testing.assert_allclose(metrics["return"][0, :, 0], expected)
+    np.testing.assert_allclose(metrics["score"][0, :, 0], expected)
     np.testing.assert_allclose(metrics["violation_rate"][0, :, 0], 0.0)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vamo_jax.config import load_config, to_dict
-from vamo_jax.experiments import compare
+from vamo_jax import run
 from vamo_jax.main import main, prepare_workdir
 
 
@@ -45,7 +45,7 @@ def test_tiny_run_writes_results_table_and_plots(finished, capsys):
 def test_killed_run_resumes_to_the_same_final_numbers(finished, tmp_path):
     config = load_config("tiny")
     prepare_workdir(tmp_path, config, resume=False, force=False)
-    assert compare.train_and_evaluate(config, tmp_path, stop_after_step=4) is None  # killed after step 4
+    assert run.run(config, tmp_path, stop_after_step=4) is None  # killed after step 4
     assert not (tmp_path / "checkpoints" / "stl" / "8").exists()
     assert main(["--config", "tiny", "--workdir", str(tmp_path)]) == 2  # refuses to overwrite
     assert main(["--config", "tiny", "--workdir", str(tmp_path), "--resume"]) == 0
@@ -64,14 +64,33 @@ def test_unknown_method_fails_at_config_load_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "w").exists()  # nothing generated, trained or written
 
 
-def test_force_removes_the_previous_run_before_a_run_that_fails(finished, tmp_path, capsys):
+def test_force_removes_the_previous_run_before_a_run_that_fails(finished, tmp_path, capsys, monkeypatch):
+    from vamo_jax import experiments
+    from vamo_jax.config import ConfigError
+
+    def fails(config, workdir, resume=False):
+        raise ConfigError("the run failed after its workdir was prepared")
+
+    monkeypatch.setattr(experiments, "run", fails)
     workdir = tmp_path / "rerun"
     shutil.copytree(finished, workdir)
-    # The new config passes loading but fails when the problem is built (after prepare_workdir).
-    assert main(["--config", "tiny", "--workdir", str(workdir), "--force", "--set", "model.history_len=96"]) == 2
-    assert "model.history_len=96 must equal" in capsys.readouterr().err
+    assert main(["--config", "tiny", "--workdir", str(workdir), "--force", "--set", "train.steps=16"]) == 2
+    assert "the run failed after its workdir was prepared" in capsys.readouterr().err
     assert sorted(p.name for p in workdir.iterdir()) == ["config.json"]  # no results, plots or checkpoints left
-    assert json.loads((workdir / "config.json").read_text())["config"]["model"]["history_len"] == 96
+    assert json.loads((workdir / "config.json").read_text())["config"]["train"]["steps"] == 16
+
+
+def test_a_model_that_does_not_fit_the_data_is_refused_at_load_and_touches_nothing(finished, tmp_path, capsys):
+    """K and history_len have one source of truth: the config checks the model against the data
+    when it loads, before anything is generated or written."""
+    workdir = tmp_path / "rerun"
+    shutil.copytree(finished, workdir)
+    before = sorted(p.name for p in workdir.iterdir())
+    assert main(["--config", "tiny", "--workdir", str(workdir), "--force", "--set", "model.history_len=96"]) == 2
+    assert "model.history_len=96 must equal data.env.history_len" in capsys.readouterr().err
+    assert sorted(p.name for p in workdir.iterdir()) == before
+    assert main(["--config", "tiny", "--workdir", str(workdir), "--set", "data.num_tasks=4"]) == 2
+    assert "model.num_tasks=3 must equal data.num_tasks=4; set model.num_tasks=4" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
@@ -141,6 +160,24 @@ def test_main_job_numbers_are_pinned(finished):
         np.testing.assert_allclose(got, expected, rtol=1e-5, err_msg=method)
 
 
+def test_summary_numbers_follow_from_the_per_seed_scores(finished):
+    """Δm%, its per-seed values and the mean rank, recomputed by hand from the per-seed scores."""
+    results = json.loads((finished / "results.json").read_text())
+    tasks, rows = results["tasks"], results["methods"]
+    seeds = {m: np.array([[rows[m]["per_task"][t]["seeds"][s] for t in tasks] for s in range(2)]) for m in rows}
+    base = seeds["stl"].mean(0)
+    scored = base > 0
+    for method, entry in rows.items():
+        per_seed = [100 * np.mean((base[scored] - row[scored]) / base[scored]) for row in seeds[method]]
+        np.testing.assert_allclose(entry["delta_m_seeds"], per_seed, rtol=1e-12)
+        np.testing.assert_allclose(entry["delta_m"], 100 * np.mean((base - seeds[method].mean(0))[scored] / base[scored]),
+                                   rtol=1e-12)
+        assert entry["tasks_left_out"] == int((~scored).sum())
+        better = [sum(seeds[o].mean(0)[k] > seeds[method].mean(0)[k] for o in rows) for k in range(len(tasks))]
+        ties = [sum(seeds[o].mean(0)[k] == seeds[method].mean(0)[k] for o in rows) - 1 for k in range(len(tasks))]
+        assert entry["mean_rank"] == pytest.approx(np.mean([1 + b + 0.5 * t for b, t in zip(better, ties)]))
+
+
 def test_test_draws_and_references_are_reported(finished):
     results = json.loads((finished / "results.json").read_text())
     draws = load_config("tiny").eval.draws
@@ -153,5 +190,5 @@ def test_test_draws_and_references_are_reported(finished):
     assert results["methods"]["stl"]["per_task"]["gmv"]["draws"][0][0] != results["methods"]["stl"]["per_task"]["gmv"]["draws"][0][1]
     assert set(results["traffic"]["methods"]["equal"]) == {"per_task", "delta_m_vs_stl"}
     for key in ("logged_behaviour", "best_fixed_multiplier"):
-        assert set(results[key]) == {"return", "value", "cost", "ratio", "violation_rate"}
+        assert set(results[key]) == {"score", "value", "cost", "online_ratio", "violation_rate"}
     assert "best fixed multiplier in hindsight" in (finished / "results.md").read_text()

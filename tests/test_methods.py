@@ -1,8 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from vamo_jax import methods
-from vamo_jax.methods import Kind
+from vamo_jax.config import load_config
 from vamo_jax.mtl import weighting
 from vamo_jax.mtl.weighting.vamo_ablations import GREEDY_TEMPERATURE
 from vamo_jax.train_config import TrainConfig
@@ -12,14 +14,14 @@ CONFIG = TrainConfig(steps=100, log_every=10, checkpoint_every=10, temperature=0
 
 
 def test_every_zoo_transform_is_a_method_and_every_method_builds():
-    trained = {methods.get(n).weighting for n in methods.names()}
+    trained = {n for n in methods.names() if isinstance(methods.get(n), methods.Zoo)}
     # vamo, vamo_train and greedy train by the fast path; the zoo keeps their transforms for users.
     assert set(weighting.available()) - trained == {"vamo", "vamo_train", "greedy"}
     for name in methods.names():
         entry = methods.get(name)
-        if entry.kind in (Kind.LOSS_WEIGHTED, Kind.EXPLICIT):
+        if isinstance(entry, methods.Zoo):
             assert entry.transform(3, CONFIG) is not None
-        elif entry.kind is Kind.ALIGNED:
+        elif isinstance(entry, methods.Validated):
             assert entry.hyperparams(3, CONFIG).num_tasks == 3
 
 
@@ -47,11 +49,20 @@ def test_unknown_method_names_the_field_and_the_valid_names():
     with pytest.raises(ValueError, match=r"train.methods: unknown method 'vamoo'; valid: stl, equal, .*vamo"):
         methods.get("vamoo")
     with pytest.raises(ValueError, match=r"train.methods: unknown method 'vamoo'"):
-        TrainConfig(methods=("stl", "vamoo"))
+        dataclasses.replace(load_config("tiny"), train=TrainConfig(methods=("stl", "vamoo")))
 
 
-def test_a_method_of_the_wrong_kind_refuses_the_wrong_builder():
-    with pytest.raises(ValueError, match="not an aligned or cross-task method"):
-        methods.get("equal").hyperparams(3, CONFIG)
-    with pytest.raises(ValueError, match="no weighting transform"):
-        methods.get("stl").transform(3, CONFIG)
+def test_the_refresh_schedule_is_the_methods_own():
+    every = {name: methods.get(name).refresh_every(CONFIG) for name in methods.names()}
+    assert {name for name, n in every.items() if n is not None} == {"vamo", "vamo_train", "greedy", "vao",
+                                                                     "vao_train"}
+    assert all(n in (None, CONFIG.update_every) for n in every.values())  # share keeps its uniform weights
+
+
+def test_task_models_repeat_a_shared_model_and_keep_stls_k_models():
+    shared, separate = {"w": np.arange(6.0).reshape(2, 3)}, {"w": np.arange(12.0).reshape(2, 2, 3)}  # S = 2
+    repeated = methods.get("equal").task_models(shared, 4)
+    assert repeated["w"].shape == (2, 4, 3)
+    np.testing.assert_array_equal(repeated["w"][1, 3], shared["w"][1])
+    assert methods.get("stl").task_models(separate, 2) is separate
+    assert [n for n in methods.names() if not methods.get(n).shares_model] == ["stl"]

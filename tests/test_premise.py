@@ -4,15 +4,10 @@ import numpy as np
 import pytest
 
 from vamo_jax.mtl import task_losses
-from vamo_jax.premise import (
-    REGIME_NAMES,
-    gradient_cosines,
-    held_out_losses,
-    pooled_task_losses,
-    regime_distances,
-    task_gradient_cosines,
-)
-from vamo_jax.train import MultiTaskProblem
+from vamo_jax import methods
+from vamo_jax.premise import REGIME_NAMES, gradient_cosines, regime_distances, task_gradient_cosines
+from vamo_jax.problem import MultiTaskProblem, pooled_task_losses
+from vamo_jax.train import held_out_losses
 
 
 K, D, H = 3, 4, 5
@@ -92,10 +87,10 @@ def test_held_out_losses_against_a_direct_masked_mean_per_task():
         w1, w2 = (np.asarray(params[name], np.float64) for name in ("w1", "w2"))
         return ((np.tanh(x @ w1) @ w2 - y) ** 2)[tasks == k].mean()
 
-    got = held_out_losses(problem, shared, batches, single_task=False)
+    got = held_out_losses(problem, methods.get("equal"), shared, batches)
     expected = [[direct(jax.tree.map(lambda p: p[s], shared), k) for k in range(K)] for s in range(2)]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
-    got = held_out_losses(problem, stl, batches, single_task=True)  # model k scored on task k
+    got = held_out_losses(problem, methods.get("stl"), stl, batches)  # model k scored on task k
     expected = [[direct(jax.tree.map(lambda p: p[s, k], stl), k) for k in range(K)] for s in range(2)]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     one = jax.tree.map(lambda p: p[1], shared)

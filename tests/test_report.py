@@ -118,7 +118,7 @@ def test_comparisons_against_the_baseline_and_equal_match_a_direct_computation()
     results = summarize(returns, tasks, extra={"score": returns, "violation_rate": {m: r * 0 for m, r in returns.items()}},
                         ci_seed=3)
     big = results["methods"]["big"]
-    assert results["references"] == ["stl", "equal"] and set(big["comparisons"]) == {"stl", "equal"}
+    assert results["compared_with"] == ["stl", "equal"] and set(big["comparisons"]) == {"stl", "equal"}
     assert set(results["methods"]["stl"]["comparisons"]) == {"equal"}
     assert big["comparisons"]["stl"]["delta_m"]["estimate"] == pytest.approx(big["delta_m"])
     assert big["comparisons"]["equal"]["delta_m"]["estimate"] == pytest.approx(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vamo_jax.score import constraint_ratio, online_ratio, score, task_means, task_scores, violated
+from vamo_jax.score import METRICS, constraint_ratio, day_metrics, online_ratio, score, task_means, violated
 
 UNIT = (1.0, 1.0, 6.0)  # EnvParams.unit_value: a cart is worth 6 in bid currency
 
@@ -79,15 +79,21 @@ def test_task_means_against_a_loop():
         task_means(x, np.array([0, 0, 0, 1, 1, 1]), 3)
 
 
-def test_task_scores_are_the_mean_score_and_violation_share_of_each_tasks_advertisers():
+def test_day_metrics_by_hand_score_value_cost_online_ratio_and_violation_share():
     campaign = np.array([0, 2, 1, 2])
     tasks = np.array([0, 2, 1, 2])
     constraint = np.array([1.5, 5.0, 1.0, 5.0])
     value = np.array([[300.0, 10.0, 50.0, 0.0]])  # (S = 1, N = 4)
     cost = np.array([[400.0, 40.0, 25.0, 30.0]])
-    got = task_scores(value, cost, constraint, campaign, tasks, 3, UNIT)
+    got = day_metrics(value, cost, constraint, campaign, tasks, np.arange(3), UNIT)
+    assert tuple(got) == METRICS
     # gmv: ROI 0.75 of 1.5; dir_gmv: ROI 2, met; cart: CPA 4 ≤ 5 (10 carts kept) and 0 carts for 30 (0).
     np.testing.assert_allclose(got["score"], [[300.0 * 0.25, 50.0, (10.0 + 0.0) / 2]])
     np.testing.assert_allclose(got["violation_rate"], [[1.0, 0.0, 0.5]])
-    draws = task_scores(np.stack([value, value], 1), np.stack([cost, cost], 1), constraint, campaign, tasks, 3, UNIT)
+    np.testing.assert_allclose(got["value"], [[300.0, 50.0, 5.0]])
+    np.testing.assert_allclose(got["cost"], [[400.0, 25.0, 35.0]])
+    # ROI of the task's totals for gmv and dir_gmv, cost per cart of its totals (70 / 10) for cart.
+    np.testing.assert_allclose(got["online_ratio"], [[300.0 / 400.0, 50.0 / 25.0, 70.0 / 10.0]])
+    draws = day_metrics(np.stack([value, value], 1), np.stack([cost, cost], 1), constraint, campaign, tasks,
+                        np.arange(3), UNIT)
     assert draws["score"].shape == (1, 2, 3)  # (S, D, K): leading axes carried

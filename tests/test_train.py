@@ -16,7 +16,6 @@ from vamo_jax import checkpoint
 from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import per_task_grads
 from vamo_jax import methods
-from vamo_jax.methods import Kind
 from vamo_jax.train import TrainConfig, init_train_state, init_train_states, make_optimizer, make_step, task_losses_on
 
 TASKS = ("a", "b", "c")
@@ -75,7 +74,7 @@ def test_zoo_methods_train_through_explicit_per_task_gradients(method, tmp_path)
     assert history["val_losses"][:, -1].mean() < history["val_losses"][:, 0].mean() * 1.5
 
 
-@pytest.mark.parametrize("method", [m for m in methods.names() if methods.get(m).kind is Kind.LOSS_WEIGHTED])
+@pytest.mark.parametrize("method", [m for m in methods.names() if isinstance(methods.get(m), methods.LossWeighted)])
 def test_loss_weighted_methods_take_one_backward_pass_and_match_explicit_gradients(method):
     """equal/dwa/famo/uw/rlw read their weights off the transform and pull Σ w_k L_k back once; the
     reference combines K explicit per-task gradients with the same transform."""
@@ -105,9 +104,9 @@ def test_loss_weighted_methods_take_one_backward_pass_and_match_explicit_gradien
         assert not np.allclose(state.weighting_state.weights, 1.0 / K)  # the weights did move
 
 
-def test_unknown_method_is_refused_by_the_config_with_the_valid_ones():
+def test_unknown_method_is_refused_with_the_valid_ones():
     with pytest.raises(ValueError, match=r"train.methods: unknown method 'sgd'; valid: stl, .*vamo"):
-        dataclasses.replace(CONFIG, methods=("stl", "sgd"))
+        make_step(PROBLEM, "sgd", CONFIG)
 
 
 def test_static_refresh_schedule_equals_the_branching_one(tmp_path):
@@ -207,8 +206,7 @@ def test_divergence_after_a_checkpoint_names_the_task_and_keeps_the_checkpoint(t
     [({"steps": 7}, "train.steps"), ({"checkpoint_every": 3}, "train.checkpoint_every"),
      ({"temperature": 0.0}, "train.temperature"), ({"methods": ()}, "train.methods"),
      ({"normalize": "l2"}, "train.normalize"), ({"ema_decay": 1.0}, "train.ema_decay"),
-     ({"lr_schedule": "linear"}, "train.lr_schedule"),
-     ({"methods": ("stl", "vamoo")}, r"train.methods: unknown method 'vamoo'; valid: stl, equal, .*vamo")],
+     ({"lr_schedule": "linear"}, "train.lr_schedule")],
 )
 def test_bad_train_config_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):

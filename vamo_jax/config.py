@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-import importlib.util
 import json
 import pkgutil
 import re
@@ -22,10 +21,15 @@ import types
 import typing
 from typing import Any
 
+from vamo_jax import methods
 from vamo_jax.data.config import DataConfig
 from vamo_jax.eval_config import EvalConfig, per_task_quantiles
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.train_config import TrainConfig
+
+
+EXPERIMENTS = ("sweep", "many_tasks")
+"""The experiments a config can name (`Config.experiment`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +88,9 @@ class Config:
       data, model, train, eval: the sections (`DataConfig`, `ModelConfig`, `TrainConfig`,
         `EvalConfig`).
       sweep: the arms (`SweepConfig`; none: the base config once).
-      experiment: the module of `vamo_jax.experiments` that runs it: "sweep" (every config's
-        arms, table and figures), or one that adds a reading of its own ("many_tasks").
+      experiment: how its arms are read (`EXPERIMENTS`, run by `vamo_jax.experiments`): "sweep"
+        (every arm into one table and its figures, `vamo_jax.run`), or one that adds a reading of
+        its own ("many_tasks": Δm% against K).
     """
 
     name: str
@@ -97,9 +102,17 @@ class Config:
     experiment: str = "sweep"
 
     def __post_init__(self):
-        if importlib.util.find_spec(f"vamo_jax.experiments.{self.experiment}") is None:
-            raise ValueError(f"experiment: no module vamo_jax.experiments.{self.experiment}; use sweep or many_tasks.")
+        if self.experiment not in EXPERIMENTS:
+            raise ValueError(f"experiment: unknown {self.experiment!r}; use {' or '.join(EXPERIMENTS)}.")
         per_task_quantiles(self.eval.target_quantile, self.data.num_tasks)  # raises naming the field
+        for name in self.train.methods:
+            methods.get(name)  # raises naming train.methods and the valid names
+        for field, value, other, expected in (
+                ("model.num_tasks", self.model.num_tasks, "data.num_tasks", self.data.num_tasks),
+                ("model.history_len", self.model.history_len, "data.env.history_len", self.data.env.history_len),
+                ("model.max_timestep", self.model.max_timestep, "data.env.ticks_per_day", self.data.env.ticks_per_day)):
+            if value != expected:
+                raise ValueError(f"{field}={value} must equal {other}={expected}; set {field}={expected}.")
 
     def arms(self) -> list[tuple[Variant, "Config"]]:
         """Every arm with its config, the shared STL baseline first; all validated before any training."""

@@ -40,7 +40,6 @@ from vamo_jax.eval_config import EvalConfig, per_task_quantiles
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy, market_reach
-from vamo_jax.score import task_means
 from vamo_jax.sim import simulate_day
 
 
@@ -211,7 +210,7 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
     (S, D, N), on D = `config.draws` draws of the scored day (`config.day`).
 
     The params carry a task axis K: STL's K models as they are, a multi-task model repeated
-    (`per_task_params`), so one compilation serves every method. Advertiser j uses the model and
+    (`Method.task_models`), so one compilation serves every method. Advertiser j uses the model and
     the target return (`task_targets`) of its learning task, and is scored on its campaign type's
     value channel. Seeds and advertisers are `vmap` axes, draws a `lax.map`.
     """
@@ -229,11 +228,6 @@ def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConf
         return _over_draws(keys, one_draw)
 
     return jax.jit(evaluate)
-
-
-def per_task_params(params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
-    """Seed-stacked multi-task params (S, …) -> (S, K, …), the layout of `make_evaluator`."""
-    return jax.tree.map(lambda p: jnp.broadcast_to(p[:, None], (p.shape[0], num_tasks) + p.shape[1:]), params)
 
 
 def logged_totals(dataset: Dataset, config: EvalConfig):
@@ -281,30 +275,3 @@ def fixed_multiplier_totals(dataset: Dataset, config: EvalConfig, multipliers: n
 
     values, costs = jax.jit(lambda keys: _over_draws(keys, one_draw))(traffic_keys(dataset, day, config.draws))
     return np.asarray(values), np.asarray(costs)
-
-
-def per_task_metrics(values: np.ndarray, costs: np.ndarray, tasks: np.ndarray,
-                     channels: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per learning task k, from per-advertiser own-task values and costs (…, N) (e.g. (S, N), or
-    (S, D, N) per seed and draw), each (…, K):
-
-    return (mean own-task value of the task's advertisers), cost (mean spend), and the paper's
-    online ratio for the task: ROI = GMV/COST, Dir-ROI = Dir-GMV/COST, COST-per-Cart = COST/CartCnt
-    (sums over the task's advertisers). `tasks` (N,) is each advertiser's learning task;
-    `channels` (K,) each task's campaign type (default: task k is type k, the paper's K = 3).
-    """
-    values, costs, tasks = np.atleast_2d(values), np.atleast_2d(costs), np.asarray(tasks)
-    channels = np.arange(len(spec.CAMPAIGN_NAMES)) if channels is None else np.asarray(channels)
-    k_total = len(channels)
-    missing = [k for k in range(k_total) if not np.any(tasks == k)]
-    if missing:
-        raise ValueError(f"per_task_metrics: tasks {missing} have no advertiser; every task needs one to be scored.")
-    ret, cost = task_means(values, tasks, k_total), task_means(costs, tasks, k_total)
-    counts = np.bincount(tasks, minlength=k_total)
-    total_value, total_cost = ret * counts, cost * counts
-    cost_per_result = np.asarray(spec.COST_PER_RESULT)[channels]
-    ratio = np.where(cost_per_result, total_cost / np.maximum(total_value, 1e-9), total_value / np.maximum(total_cost, 1e-9))
-    return {"return": ret, "cost": cost, "ratio": ratio}
-
-
-RATIO_NAMES = ("ROI", "Dir-ROI", "COST-per-Cart")

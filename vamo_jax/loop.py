@@ -22,7 +22,10 @@ from tqdm.auto import tqdm
 
 from vamo_jax import distributed
 from vamo_jax.checkpoint import CheckpointStore, History
-from vamo_jax.train import MultiTaskProblem, TrainConfig, init_train_states, make_chunk, make_val_losses
+from vamo_jax import methods as registry
+from vamo_jax import train
+from vamo_jax.methods import Method
+from vamo_jax.train import MultiTaskProblem, TrainConfig, init_train_states, make_chunk
 
 
 class TrainingDiverged(RuntimeError):
@@ -75,7 +78,7 @@ class _Progress:
 
 def fit_method(
     problem: MultiTaskProblem,
-    method: str,
+    method: Method | str,
     config: TrainConfig,
     checkpoint_dir: Path,
     task_names: tuple[str, ...],
@@ -83,7 +86,9 @@ def fit_method(
     resume: bool = False,
     stop_after_step: int | None = None,
 ):
-    """Trains `method` for `config.steps` steps on every seed at once.
+    """Trains `method` for `config.steps` steps on every seed at once: the chunks from the start (or
+    the newest checkpoint that restores) to the end, each checked for NaN/Inf, checkpoints of the
+    real seeds every `checkpoint_every` steps, the validation loss logged after every chunk.
 
     Args:
       checkpoint_dir: this method's checkpoint folder.
@@ -94,18 +99,38 @@ def fit_method(
       (states: TrainState stacked over seeds (S, …), numpy, whole on every process; history: dict
       of numpy arrays; steps_per_second).
     """
-    mesh = distributed.seed_mesh(config.devices)
+    method = registry.get(method) if isinstance(method, str) else method
+    num_seeds, mesh = config.num_seeds, distributed.seed_mesh(config.devices)
+    data = distributed.put_replicated(problem.data, mesh)
+    chunk = make_chunk(problem, method, config)
+    val_batches = train.val_batches(problem, data, jax.random.PRNGKey(config.seed + 7919))
     store = CheckpointStore(checkpoint_dir)
     try:
         start, states, history = _starting_point(problem, method, config, store, resume, mesh)
-        states, steps_per_second = _train(problem, method, config, store, task_names, start, states, history,
-                                          stop_after_step, mesh)
+        progress, last_checkpoint = _Progress(method.name, config, start), start or None
+        for begin in range(start, config.steps, config.log_every):
+            tic = time.perf_counter()
+            states, metrics = chunk(states, np.int32(begin), data)
+            metrics = distributed.gather_seeds(metrics, num_seeds)
+            if begin > start:  # the first chunk pays the compilation
+                progress.time(config.log_every, time.perf_counter() - tic)
+            _check_finite(metrics, method.name, begin, task_names, last_checkpoint, store.directory)
+            end = begin + config.log_every
+            val_losses = train.held_out_losses(problem, method, train.eval_params(states, config), val_batches)
+            history.add_chunk(begin, metrics, end, distributed.gather_seeds(val_losses, num_seeds))
+            if end % config.checkpoint_every == 0 or end == config.steps:
+                store.save(end, distributed.put_unpadded(states, mesh, num_seeds), history)
+                last_checkpoint = end
+            progress.update(config.log_every, metrics)
+            if stop_after_step is not None and last_checkpoint == stop_after_step:
+                break
+        progress.close()
     finally:
         store.close()
-    return distributed.gather_seeds(states, config.num_seeds), history.arrays(), steps_per_second
+    return distributed.gather_seeds(states, num_seeds), history.arrays(), progress.steps_per_second
 
 
-def _starting_point(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
+def _starting_point(problem: MultiTaskProblem, method: Method, config: TrainConfig, store: CheckpointStore,
                     resume: bool, mesh: Mesh):
     """(start step, states (P, …) on the mesh, history): fresh, or (resume) the newest checkpoint
     that restores."""
@@ -115,34 +140,3 @@ def _starting_point(problem: MultiTaskProblem, method: str, config: TrainConfig,
     restored = store.restore_latest(distributed.put_unpadded(states, mesh, config.num_seeds)) if resume else None
     start, history = (0, History()) if restored is None else (restored[0], restored[2])
     return start, distributed.put_seeds(states if restored is None else restored[1], mesh), history
-
-
-def _train(problem: MultiTaskProblem, method: str, config: TrainConfig, store: CheckpointStore,
-           task_names: tuple[str, ...], start: int, states, history: History, stop_after_step: int | None,
-           mesh: Mesh):
-    """Runs the chunks from step `start` to `config.steps`, checking each for NaN/Inf and saving
-    checkpoints (the real seeds only); returns (states (P, …) on the mesh, steps per second)."""
-    num_seeds, data = config.num_seeds, distributed.put_replicated(problem.data, mesh)
-    chunk = make_chunk(problem, method, config)
-    val_losses_fn = make_val_losses(problem, method, config)
-    val_key = jax.random.PRNGKey(config.seed + 7919)
-    progress = _Progress(method, config, start)
-    last_checkpoint = start or None
-    for begin in range(start, config.steps, config.log_every):
-        tic = time.perf_counter()
-        states, metrics = chunk(states, np.int32(begin), data)
-        metrics = distributed.gather_seeds(metrics, num_seeds)
-        if begin > start:  # the first chunk pays the compilation
-            progress.time(config.log_every, time.perf_counter() - tic)
-        _check_finite(metrics, method, begin, task_names, last_checkpoint, store.directory)
-        end = begin + config.log_every
-        history.add_chunk(begin, metrics, end, distributed.gather_seeds(val_losses_fn(states, data, val_key),
-                                                                         num_seeds))
-        if end % config.checkpoint_every == 0 or end == config.steps:
-            store.save(end, distributed.put_unpadded(states, mesh, num_seeds), history)
-            last_checkpoint = end
-        progress.update(config.log_every, metrics)
-        if stop_after_step is not None and last_checkpoint == stop_after_step:
-            break
-    progress.close()
-    return states, progress.steps_per_second

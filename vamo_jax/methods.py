@@ -1,109 +1,291 @@
-"""The training methods: one registry entry per method, naming how the trainer computes its step.
+"""The training methods: each is one object that carries its whole behaviour.
 
-A method's `kind` picks the trainer's step (`vamo_jax.train.make_step`):
+The trainer (`vamo_jax.train`) asks a method for the following, and for nothing else:
 
-  single_task    one model per task, each trained on its own task's data only (STL)
-  loss_weighted  weights from the task losses and the method's own state, never the gradients:
-                 one forward pass, the weights (the transform applied to the identity: task k's
-                 "gradient" e_k combines to w), one backward pass of Σ_k w_k L_k
-  aligned        VAMO's exact fast path (`mtl.vamo_gradient`): alignments by one forward-mode
-                 product, the combination by its transpose; no per-task gradients
-  explicit       K per-task gradients (`mtl.per_task_grads`) and the method's transform
-  cross_task     every source task's batch relabeled for every target task, a K × K loss matrix,
-                 per-target weights over sources by VAO's O(K) path (`mtl.cross_task_gradient`);
-                 uniform weights are naive data sharing
+  draw_params(problem, key)       one seed's initial parameters (STL: K models on a leading axis)
+  optimizer(config)               the parameter update (STL: one AdamW per model)
+  init_state(problem, config, params)   the weighting's state
+  refresh_every(config)           steps between weight refreshes (a refresh reads the validation
+                                  gradient), or None for a method that never refreshes
+  gradient(problem, config, params, state, key, data, refresh)
+                                  -> (combined gradient, state, (K,) losses, task weights)
 
-Adding a method is one entry here: its kind and how it is built from the `TrainConfig`.
+and the run asks, to evaluate a trained method (and `shares_model`: one model for every task):
+
+  task_models(params, K)          (S, K, …): the parameters that play each task
+  task_losses(problem, params, batches)   (K,) each task's pooled loss under its own model
+
+The five families, each built on one gradient path of `vamo_jax.mtl`:
+
+  SingleTask    one model per task, each trained on its own task's data only (STL)
+  LossWeighted  weights from the task losses and the method's own state, never the gradients:
+                one forward pass, the weights (the transform applied to the identity: task k's
+                "gradient" e_k combines to w), one backward pass of Σ_k w_k L_k
+  Aligned       VAMO's exact fast path (`mtl.vamo_gradient`): alignments by one forward-mode
+                product, the combination by its transpose; no per-task gradients
+  Explicit      K per-task gradients (`mtl.per_task_grads`) and any zoo transform
+  CrossTask     every source task's batch relabeled for every target task, a K × K loss matrix,
+                per-target weights over sources by VAO's O(K) path (`mtl.cross_task_gradient`);
+                uniform weights are naive data sharing
+
+Adding a method is one entry of `_REGISTRY`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, ClassVar
 
+import chex
+import jax
+import jax.numpy as jnp
 import optax
 
-from vamo_jax.mtl import VamoHyperparams
+from vamo_jax.mtl import (VamoHyperparams, cross_task_gradient, init_cross_task_state, per_task_grads, task_losses,
+                          vamo_gradient)
 from vamo_jax.mtl import weighting as zoo
+from vamo_jax.mtl.temperature import exponential_schedule
+from vamo_jax.mtl.vamo import init_state as init_vamo_state
 from vamo_jax.mtl.weighting.vamo_ablations import GREEDY_TEMPERATURE
+from vamo_jax.problem import MultiTaskProblem, pooled_task_losses, task_losses_on
+from vamo_jax.train_config import TrainConfig
 
-if TYPE_CHECKING:
-    from vamo_jax.train_config import TrainConfig
+Gradient = tuple[chex.ArrayTree, Any, chex.Array, chex.Array]
+"""(combined gradient, weighting state, (K,) task losses, task weights (K,), or (K, K) for VAO)."""
 
 
-class Kind(enum.Enum):
-    SINGLE_TASK = "single_task"
-    LOSS_WEIGHTED = "loss_weighted"
-    ALIGNED = "aligned"
-    EXPLICIT = "explicit"
-    CROSS_TASK = "cross_task"
+def adamw(config: TrainConfig) -> optax.GradientTransformation:
+    """AdamW with global-norm clipping, at the configured learning rate and schedule."""
+    learning_rate = (optax.cosine_decay_schedule(config.learning_rate, config.steps)
+                     if config.lr_schedule == "cosine" else config.learning_rate)
+    return optax.chain(
+        optax.clip_by_global_norm(config.grad_clip),
+        optax.adamw(learning_rate, weight_decay=config.weight_decay),
+    )
+
+
+def shared_params(problem: MultiTaskProblem, key: chex.PRNGKey) -> chex.ArrayTree:
+    """One model for every task, drawn from fold_in(key, 1)."""
+    return problem.init_params(jax.random.fold_in(key, 1))
+
+
+def separate_params(problem: MultiTaskProblem, key: chex.PRNGKey) -> chex.ArrayTree:
+    """K models on a leading task axis, model k drawn from the k-th key of split(fold_in(key, 1), K)."""
+    return jax.vmap(problem.init_params)(jax.random.split(jax.random.fold_in(key, 1), problem.num_tasks))
 
 
 @dataclasses.dataclass(frozen=True)
 class Method:
-    """One training method.
+    """One training method sharing one model across tasks (the families below override what differs).
 
     Attributes:
       name: the name in `train.methods`.
-      kind: how its step is computed (module docstring).
-      weighting: for loss_weighted and explicit methods, the `mtl.weighting` name of its transform.
-      options: TrainConfig -> the transform's options (e.g. DWA's epoch length).
-      alignment: for aligned and cross-task methods, the target: "validation" or "train" (w/o
-        held-out validation).
-      greedy: for aligned methods, λ → 0 (`GREEDY_TEMPERATURE`) instead of `train.temperature`.
-      uniform: for cross-task methods, keep the uniform weights (never refresh): data sharing.
     """
 
     name: str
-    kind: Kind
-    weighting: str | None = None
-    options: Callable[["TrainConfig"], dict] = lambda config: {}
+
+    shares_model: ClassVar[bool] = True
+    """One model plays every task (its task weights and per-task gradients mean something)."""
+    draw_params: ClassVar[Callable[[MultiTaskProblem, chex.PRNGKey], chex.ArrayTree]] = staticmethod(shared_params)
+    """A plain function (not a bound method): every method that draws alike shares one compilation."""
+
+    def optimizer(self, config: TrainConfig) -> optax.GradientTransformation:
+        return adamw(config)
+
+    def init_state(self, problem: MultiTaskProblem, config: TrainConfig, params: chex.ArrayTree) -> Any:
+        return ()
+
+    def refresh_every(self, config: TrainConfig) -> int | None:
+        return None
+
+    def gradient(self, problem: MultiTaskProblem, config: TrainConfig, params: chex.ArrayTree, state: Any,
+                 key: chex.PRNGKey, data: Any, refresh: chex.Array | bool) -> Gradient:
+        """One step's combined gradient; `key` is this seed's key of this step, `refresh` whether
+        the weights are refreshed (False for a method whose `refresh_every` is None)."""
+        raise NotImplementedError
+
+    def task_models(self, params: chex.ArrayTree, num_tasks: int) -> chex.ArrayTree:
+        """Seed-stacked params (S, …) -> (S, K, …): the one model repeated for every task."""
+        return jax.tree.map(lambda p: jnp.broadcast_to(p[:, None], (p.shape[0], num_tasks) + p.shape[1:]), params)
+
+    def task_losses(self, problem: MultiTaskProblem, params: chex.ArrayTree, batches: Any) -> chex.Array:
+        """(K,) each task's loss pooled over `batches` (n, B, …), for one seed's params."""
+        return pooled_task_losses(problem, params, batches)
+
+
+def _step_keys(key: chex.PRNGKey) -> tuple[chex.PRNGKey, chex.PRNGKey]:
+    """(training batch key, validation batch key) of a step's key."""
+    key_train, key_val = jax.random.split(key)
+    return key_train, key_val
+
+
+@dataclasses.dataclass(frozen=True)
+class SingleTask(Method):
+    """STL: K models (a leading task axis), model k trained on task k's batches only, each with its
+    own optimiser state."""
+
+    shares_model: ClassVar[bool] = False
+    draw_params: ClassVar[Callable] = staticmethod(separate_params)
+
+    def optimizer(self, config: TrainConfig) -> optax.GradientTransformation:
+        one = adamw(config)
+        return optax.GradientTransformation(jax.vmap(one.init), jax.vmap(one.update))
+
+    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
+        def one_task(p, task):
+            batch = problem.sample_task(jax.random.fold_in(key, task), data, task)
+            return jax.value_and_grad(lambda q: jnp.mean(problem.per_example_loss(q, batch)))(p)
+
+        k = problem.num_tasks
+        losses, grads = jax.vmap(one_task)(params, jnp.arange(k))
+        return grads, state, losses, jnp.full((k,), 1.0 / k)
+
+    def task_models(self, params, num_tasks):
+        return params
+
+    def task_losses(self, problem, params, batches):
+        return jnp.diagonal(jax.vmap(lambda p: pooled_task_losses(problem, p, batches))(params))
+
+
+@dataclasses.dataclass(frozen=True)
+class Zoo(Method):
+    """A method whose weights come from a `mtl.weighting` transform.
+
+    Attributes:
+      options: TrainConfig -> the transform's options (e.g. DWA's epoch length).
+    """
+
+    options: Callable[[TrainConfig], dict] = lambda config: {}
+
+    def transform(self, num_tasks: int, config: TrainConfig) -> optax.GradientTransformationExtraArgs:
+        return zoo.get(self.name, num_tasks, **self.options(config))
+
+    def init_state(self, problem, config, params):
+        return self.transform(problem.num_tasks, config).init(params)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossWeighted(Zoo):
+    """Weights from the losses alone: read off the transform applied to the identity, one backward pass."""
+
+    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
+        key_train, _ = _step_keys(key)
+        batch = problem.sample_train(key_train, data)
+        losses, pullback = jax.vjp(lambda p: task_losses_on(problem, p, batch), params)
+        weights, state = self.transform(problem.num_tasks, config).update(
+            jnp.eye(problem.num_tasks, dtype=losses.dtype), state, params, task_losses=losses)
+        (grads,) = pullback(weights)
+        return grads, state, losses, weights
+
+
+@dataclasses.dataclass(frozen=True)
+class Explicit(Zoo):
+    """K per-task gradients combined by the method's transform."""
+
+    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
+        key_train, _ = _step_keys(key)
+        batch = problem.sample_train(key_train, data)
+        losses, stacked = per_task_grads(lambda p: task_losses_on(problem, p, batch), params)
+        grads, state = self.transform(problem.num_tasks, config).update(stacked, state, params, task_losses=losses)
+        return grads, state, losses, state.weights
+
+
+@dataclasses.dataclass(frozen=True)
+class Validated(Method):
+    """A method whose weights follow alignments with a validation gradient (VAMO, VAO).
+
+    Attributes:
+      alignment: the gradient aligned with: "validation" (day 9) or "train" (w/o held-out validation).
+      greedy: λ → 0 (`GREEDY_TEMPERATURE`) instead of `train.temperature`.
+    """
+
     alignment: str = "validation"
     greedy: bool = False
-    uniform: bool = False
 
-    def transform(self, num_tasks: int, config: "TrainConfig") -> optax.GradientTransformationExtraArgs:
-        """The weighting transform of a loss_weighted or explicit method over K stacked gradients."""
-        if self.weighting is None:
-            raise ValueError(f"method {self.name!r} ({self.kind.value}) has no weighting transform.")
-        return zoo.get(self.weighting, num_tasks, **self.options(config))
-
-    def hyperparams(self, num_tasks: int, config: "TrainConfig") -> VamoHyperparams:
-        """VAMO's (or VAO's) hyperparameters of an aligned or cross-task method, from the config."""
-        if self.kind not in (Kind.ALIGNED, Kind.CROSS_TASK):
-            raise ValueError(f"method {self.name!r} ({self.kind.value}) is not an aligned or cross-task method.")
+    def hyperparams(self, num_tasks: int, config: TrainConfig) -> VamoHyperparams:
+        """VAMO's (or VAO's) hyperparameters, from the config."""
         temperature = GREEDY_TEMPERATURE if self.greedy else config.temperature
         if config.temperature_end is not None:
-            from vamo_jax.mtl.temperature import exponential_schedule
-
             temperature = exponential_schedule(temperature, config.temperature_end, config.steps)
         return VamoHyperparams(num_tasks, temperature=temperature, target_entropy=config.target_entropy,
                                update_every=config.update_every, alignment=self.alignment,
                                normalize=config.normalize)
 
+    def refresh_every(self, config):
+        return config.update_every
 
-def _zoo(name: str, kind: Kind, **fields) -> Method:
-    return Method(name, kind, weighting=name, **fields)
+
+@dataclasses.dataclass(frozen=True)
+class Aligned(Validated):
+    """VAMO's exact fast path; the validation gradient is computed at refreshes only."""
+
+    def init_state(self, problem, config, params):
+        return init_vamo_state(problem.num_tasks)
+
+    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
+        key_train, key_val = _step_keys(key)
+        batch, val_batch = problem.sample_train(key_train, data), problem.sample_val(key_val, data)
+        val_grad = jax.grad(lambda p: jnp.mean(task_losses_on(problem, p, val_batch)))
+        grads, state, losses = vamo_gradient(lambda p: task_losses_on(problem, p, batch), params, state,
+                                             self.hyperparams(problem.num_tasks, config), val_grad=val_grad,
+                                             refresh=refresh)
+        return grads, state, losses, state.weights
+
+
+def cross_task_losses(problem: MultiTaskProblem, params: chex.ArrayTree, sources: chex.Array,
+                      batches: Any) -> chex.Array:
+    """(K, K) L[i, k]: target k's loss on source i's rows of `batches[k]` (relabeled for k)."""
+    per_target = jax.vmap(lambda batch: task_losses(problem.per_example_loss(params, batch), sources,
+                                                    problem.num_tasks))(batches)  # (K targets, K sources)
+    return per_target.T
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossTask(Validated):
+    """VAO: per-target weights over the sources' relabeled batches.
+
+    Attributes:
+      uniform: keep the uniform weights (never refresh): naive data sharing.
+    """
+
+    uniform: bool = False
+
+    def init_state(self, problem, config, params):
+        if problem.sample_cross is None:
+            raise ValueError(f"method {self.name!r} needs relabeled batches: this problem has no sample_cross.")
+        return init_cross_task_state(problem.num_tasks)
+
+    def refresh_every(self, config):
+        return None if self.uniform else config.update_every
+
+    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
+        key_train, key_val = _step_keys(key)
+        sources, batches = problem.sample_cross(key_train, data)
+        val_batch = problem.sample_val(key_val, data)
+        grads, state, losses = cross_task_gradient(
+            lambda p: cross_task_losses(problem, p, sources, batches), params, state,
+            self.hyperparams(problem.num_tasks, config),
+            val_losses_fn=lambda p: task_losses_on(problem, p, val_batch), refresh=False if self.uniform else refresh)
+        return grads, state, jnp.diagonal(losses), state.weights
 
 
 _REGISTRY: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("stl", Kind.SINGLE_TASK),
-        _zoo("equal", Kind.LOSS_WEIGHTED),
-        _zoo("dwa", Kind.LOSS_WEIGHTED, options=lambda config: {"epoch_length": config.epoch_length}),
-        _zoo("famo", Kind.LOSS_WEIGHTED),
-        _zoo("uw", Kind.LOSS_WEIGHTED),
-        _zoo("rlw", Kind.LOSS_WEIGHTED),
-        Method("vamo", Kind.ALIGNED),
-        Method("vamo_train", Kind.ALIGNED, alignment="train"),
-        Method("greedy", Kind.ALIGNED, greedy=True),
-        *(_zoo(name, Kind.EXPLICIT)
-          for name in ("pcgrad", "fairgrad", "mgda", "cagrad", "nashmtl", "imtl_g", "aligned_mtl", "gradnorm")),
-        Method("vao", Kind.CROSS_TASK),
-        Method("vao_train", Kind.CROSS_TASK, alignment="train"),
-        Method("share", Kind.CROSS_TASK, uniform=True),
+        SingleTask("stl"),
+        LossWeighted("equal"),
+        LossWeighted("dwa", options=lambda config: {"epoch_length": config.epoch_length}),
+        LossWeighted("famo"),
+        LossWeighted("uw"),
+        LossWeighted("rlw"),
+        Aligned("vamo"),
+        Aligned("vamo_train", alignment="train"),
+        Aligned("greedy", greedy=True),
+        *(Explicit(name) for name in ("pcgrad", "fairgrad", "mgda", "cagrad", "nashmtl", "imtl_g", "aligned_mtl",
+                                      "gradnorm")),
+        CrossTask("vao"),
+        CrossTask("vao_train", alignment="train"),
+        CrossTask("share", uniform=True),
     )
 }
 

@@ -29,9 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.data import Dataset, Split, sample_batch
-from vamo_jax.mtl import per_task_grads, task_losses
+from vamo_jax.mtl import per_task_grads
 from vamo_jax.sim.market import REGIME_NAMES
-from vamo_jax.train import MultiTaskProblem, static_problem
+from vamo_jax.methods import Method
+from vamo_jax.problem import MultiTaskProblem, pooled_task_losses, static_problem
+from vamo_jax.train import held_out_losses
 
 def task_gradient_cosines(task_losses_a: Callable, task_losses_b: Callable, params: chex.ArrayTree) -> chex.Array:
     """Per task k, cos(∇L_k^a(θ), ∇L_k^b(θ)): the two data sets' task gradients at the same params.
@@ -53,14 +55,6 @@ def task_gradient_cosines(task_losses_a: Callable, task_losses_b: Callable, para
     dot = per_task_dot(grads_a, grads_b)
     norms = jnp.sqrt(per_task_dot(grads_a, grads_a) * per_task_dot(grads_b, grads_b))
     return jnp.where(norms > 0, dot / jnp.where(norms > 0, norms, 1.0), jnp.nan)
-
-
-def pooled_task_losses(problem: MultiTaskProblem, params: chex.ArrayTree, batches: chex.ArrayTree) -> chex.Array:
-    """(K,) each task's mean per-example loss over every example of `batches` (a pytree with a leading
-    batch-set axis n on every leaf: n batches of B), pooled across the n batches."""
-    per_example = jax.vmap(lambda b: problem.per_example_loss(params, b))(batches)  # (n, B)
-    tasks = jax.vmap(problem.task_of)(batches)
-    return task_losses(per_example.reshape(-1), tasks.reshape(-1), problem.num_tasks)
 
 
 def gradient_cosines(problem: MultiTaskProblem, params: chex.ArrayTree, target: chex.ArrayTree,
@@ -85,28 +79,6 @@ def _cosines(params, target, other, *, problem):
     def one_seed(p):
         return task_gradient_cosines(lambda q: pooled_task_losses(problem, q, target),
                                      lambda q: pooled_task_losses(problem, q, other), p)
-
-    return jax.vmap(one_seed)(params)
-
-
-def held_out_losses(problem: MultiTaskProblem, params: chex.ArrayTree, batches: chex.ArrayTree,
-                    single_task: bool) -> np.ndarray:
-    """(S, K) each seed's loss per task on a fixed set of held-out batches (`pooled_task_losses`).
-
-    Args:
-      params: seed-stacked params, (S, …); STL's (S, K, …) with `single_task`, task k scored
-        with model k.
-      batches: (n, B, …) batches of one day (`dataset_batches(dataset, "val" | "test", …)`).
-    """
-    return np.asarray(_held_out(params, batches, problem=static_problem(problem), single_task=single_task))
-
-
-@functools.partial(jax.jit, static_argnames=("problem", "single_task"))
-def _held_out(params, batches, *, problem, single_task):
-    def one_seed(p):
-        if single_task:
-            return jnp.diagonal(jax.vmap(lambda q: pooled_task_losses(problem, q, batches))(p))
-        return pooled_task_losses(problem, p, batches)
 
     return jax.vmap(one_seed)(params)
 
@@ -181,10 +153,11 @@ def measure_premise(problem: MultiTaskProblem, dataset: Dataset, params: chex.Ar
     return out
 
 
-def measure_held_out(problem: MultiTaskProblem, dataset: Dataset, params: chex.ArrayTree, single_task: bool,
+def measure_held_out(problem: MultiTaskProblem, method: Method, dataset: Dataset, params: chex.ArrayTree,
                      context: int, batch_size: int, key: chex.PRNGKey, num_batches: int = 8) -> dict[str, np.ndarray]:
-    """{"val": (S, K), "test": (S, K)} held-out losses of one method's trained seeds on day 9 and day 10,
-    each over `num_batches` batches from the key (the same batches for every method given the same key)."""
-    return {name: held_out_losses(problem, params, dataset_batches(dataset, name, jax.random.fold_in(key, i),
-                                                                   num_batches, batch_size, context), single_task)
+    """{"val": (S, K), "test": (S, K)} held-out losses of one method's trained seeds on day 9 and day 10
+    (`train.held_out_losses`), each over `num_batches` batches from the key (the same batches for
+    every method given the same key)."""
+    return {name: np.asarray(held_out_losses(problem, method, params, dataset_batches(
+                dataset, name, jax.random.fold_in(key, i), num_batches, batch_size, context)))
             for i, name in ((1, "val"), (2, "test"))}

@@ -16,11 +16,15 @@ import numpy as np
 
 from vamo_jax import config as config_lib
 from vamo_jax import stats
-from vamo_jax.mtl.metrics import delta_m, mean_rank
+from vamo_jax.mtl.metrics import mean_rank
 
 
-REFERENCES = ("equal",)
+COMPARED_WITH = ("equal",)
 """Rows every method is also compared with (paired CIs), besides the baseline, when present."""
+
+REFERENCE_BIDDERS = {"logged_behaviour": "logged behaviour policies",
+                     "best_fixed_multiplier": "best fixed multiplier in hindsight"}
+"""The bidders scored beside the methods on the same day, draws and score: results.json key -> row label."""
 
 
 def summarize(
@@ -34,7 +38,7 @@ def summarize(
 
     Δm% (paper §4.1) is taken over the tasks where the baseline's mean return is > 0 (a task
     whose baseline earns nothing has no relative change); `tasks_left_out` counts the others.
-    Every method is compared with the baseline and with each of `REFERENCES` present (paired on
+    Every method is compared with the baseline and with each of `COMPARED_WITH` present (paired on
     seeds, `vamo_jax.stats`): Δm% and each task's return difference with their 95% bootstrap
     CIs, `resolved` where the CI excludes 0, and the probability of improvement.
 
@@ -48,12 +52,12 @@ def summarize(
       ci_seed: the seed of every bootstrap resampling (same inputs and seed, same CIs).
 
     Returns:
-      {"tasks": [...], "baseline": name, "references": [baseline, "equal"?], "ci": {how the CIs
+      {"tasks": [...], "baseline": name, "compared_with": [baseline, "equal"?], "ci": {how the CIs
       are made}, "methods": {name: {"per_task": {task: {"mean", "std", "seeds", "draws"}}, "per_task_ci":
       {task: interval}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
-      "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "comparisons": {reference:
+      "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "comparisons": {compared row:
       {"delta_m": interval, "per_task": {task: interval of the return difference method −
-      reference}, "probability_of_improvement": {"mean", "per_task": {task: P}}}}, "metrics":
+      compared row}, "probability_of_improvement": {"mean", "per_task": {task: P}}}}, "metrics":
       {metric: {task: {"mean", "std", "seeds", "draws"}}}}}}, with a "note" when tasks are left out. An
       interval is {"estimate", "low", "high", "resolved"[, "note"]}; low/high are null when
       there is no interval (fewer than `stats.MIN_SEEDS` seeds, or a degenerate bootstrap: the
@@ -63,10 +67,10 @@ def summarize(
         raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
     raw, returns = returns, {m: stats.seed_means(r, 2) for m, r in returns.items()}
     base_mean = returns[baseline].mean(0)
-    scored = base_mean > 0
-    references = [baseline] + [r for r in REFERENCES if r in returns and r != baseline]
+    scored = stats.scored_tasks(base_mean)
+    compared_with = [baseline] + [r for r in COMPARED_WITH if r in returns and r != baseline]
     ranks = mean_rank({m: r.mean(0) for m, r in returns.items()})
-    out = {"tasks": list(tasks), "baseline": baseline, "references": references,
+    out = {"tasks": list(tasks), "baseline": baseline, "compared_with": compared_with,
            "ci": {"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
                   "seed": ci_seed, "num_seeds": int(returns[baseline].shape[0]),
                   "unit": "training seed, paired across methods; test draws averaged within a seed"},
@@ -76,7 +80,7 @@ def summarize(
         out["note"] = (f"Δm% is over {int(scored.sum())} of {len(tasks)} tasks: the baseline earns nothing on "
                        f"{', '.join(left_out[:6])}{' …' if len(left_out) > 6 else ''}.")
     for method, r in returns.items():
-        dm, per_seed = delta_m_scored(r, base_mean)
+        dm, per_seed = stats.delta_m_seeds(r, base_mean)
         entry = {
             "per_task": _per_task(raw[method], tasks),
             "per_task_ci": dict(zip(tasks, (ci.as_dict() for ci in stats.task_mean_cis(r, seed=ci_seed)))),
@@ -85,7 +89,8 @@ def summarize(
             "delta_m_std": float(np.std(per_seed)) if per_seed else float("nan"),
             "tasks_left_out": int((~scored).sum()),
             "mean_rank": ranks[method],
-            "comparisons": {ref: compare(r, returns[ref], tasks, ci_seed) for ref in references if ref != method},
+            "comparisons": {other: paired_comparison(r, returns[other], tasks, ci_seed)
+                            for other in compared_with if other != method},
         }
         if extra:
             entry["metrics"] = {name: _per_task(v[method], tasks) for name, v in extra.items()}
@@ -108,47 +113,30 @@ def traffic_summary(returns: Mapping[str, np.ndarray], tasks: Sequence[str], bas
     if base.ndim != 3:
         raise ValueError(f"traffic_summary needs returns (S, K, D) or (S, K), got shape {base.shape}.")
     base_mean = base.mean((0, 2))
-    scored = base_mean > 0
+    scored = stats.scored_tasks(base_mean)
     out = {"draws": int(base.shape[2]), "methods": {}}
     for method, r in returns.items():
         entry = {"per_task": {t: stats.variance_split(r[:, k, :]) for k, t in enumerate(tasks)}}
         if method != baseline and scored.any() and r.shape == base.shape:
-            dm = lambda x: stats.delta_m_of_means(np.moveaxis(x, 1, -1)[..., scored], base_mean[scored])  # noqa: E731
+            dm = lambda x: stats.delta_m(np.moveaxis(x, 1, -1)[..., scored], base_mean[scored])  # noqa: E731
             entry[f"delta_m_vs_{baseline}"] = stats.variance_split(dm(r) - dm(base))
         out["methods"][method] = entry
     return out
 
 
-def compare(method: np.ndarray, reference: np.ndarray, tasks: Sequence[str], ci_seed: int = 0) -> dict:
-    """One paired comparison, method against reference, both (S, K) (or (S, K, D)).
+def paired_comparison(method: np.ndarray, other: np.ndarray, tasks: Sequence[str], ci_seed: int = 0) -> dict:
+    """One paired comparison, method against another row, both (S, K) (or (S, K, D)).
 
     Returns:
-      {"delta_m": interval of Δm% (over the tasks the reference scores), "per_task": {task:
+      {"delta_m": interval of Δm% (over the tasks the other row scores), "per_task": {task:
       interval of the return difference}, "probability_of_improvement": {"mean", "per_task"}}.
     """
-    mean, per_task = stats.probability_of_improvement(method, reference)
+    mean, per_task = stats.probability_of_improvement(method, other)
     return {
-        "delta_m": stats.delta_m_ci(method, reference, seed=ci_seed).as_dict(),
-        "per_task": dict(zip(tasks, (ci.as_dict() for ci in stats.task_difference_cis(method, reference, seed=ci_seed)))),
+        "delta_m": stats.delta_m_ci(method, other, seed=ci_seed).as_dict(),
+        "per_task": dict(zip(tasks, (ci.as_dict() for ci in stats.task_difference_cis(method, other, seed=ci_seed)))),
         "probability_of_improvement": {"mean": mean, "per_task": dict(zip(tasks, per_task.tolist()))},
     }
-
-
-def delta_m_scored(returns: np.ndarray, baseline_mean: np.ndarray) -> tuple[float, list[float]]:
-    """Δm% of the seed means and of each seed, over the tasks where the baseline's mean is > 0.
-
-    Args:
-      returns: (S, K) a method's per-seed, per-task returns.
-      baseline_mean: (K,) the baseline's seed-mean returns.
-
-    Returns:
-      (Δm% of the seed means, [Δm% of each seed]); NaN and [] when the baseline earns nothing.
-    """
-    scored = np.asarray(baseline_mean) > 0
-    if not scored.any():
-        return float("nan"), []
-    r, b = np.asarray(returns, np.float64)[:, scored], np.asarray(baseline_mean, np.float64)[scored]
-    return delta_m(r.mean(0), b), [delta_m(row, b) for row in r]
 
 
 def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
@@ -181,14 +169,14 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean [
     columns carry the same marks; a legend line says so.
     """
     tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
-    baseline, references = results["baseline"], results["references"]
-    marks = dict(zip(references, RESOLVED_MARKS))
+    baseline, compared_with = results["baseline"], results["compared_with"]
+    marks = dict(zip(compared_with, RESOLVED_MARKS))
     lines = [
-        f"**{title}**; Δm% against {' and '.join(references)} (lower is better).",
+        f"**{title}**; Δm% against {' and '.join(compared_with)} (lower is better).",
         "",
-        "| method | " + " | ".join(tasks) + "".join(f" | Δm% vs {r} [95% CI]" for r in references)
+        "| method | " + " | ".join(tasks) + "".join(f" | Δm% vs {r} [95% CI]" for r in compared_with)
         + f" | P(> {baseline}) | mean rank |",
-        "|---|" + "---:|" * (len(tasks) + len(references) + 2),
+        "|---|" + "---:|" * (len(tasks) + len(compared_with) + 2),
     ]
     intervals = []
     for method, entry in results["methods"].items():
@@ -198,13 +186,13 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean [
             intervals.append(ci)
             cells.append(_ci_text(ci, ".3f") + "".join(
                 m for r, m in marks.items() if r in comparisons and comparisons[r]["per_task"][t]["resolved"]))
-        for ref in references:
-            if ref == method:
-                cells.append(f"{entry['delta_m']:+.2f}" if ref == baseline else "—")
+        for other in compared_with:
+            if other == method:
+                cells.append(f"{entry['delta_m']:+.2f}" if other == baseline else "—")
                 continue
-            ci = comparisons[ref]["delta_m"]
+            ci = comparisons[other]["delta_m"]
             intervals.append(ci)
-            cells.append(_ci_text(ci, "+.2f") + (marks[ref] if ci["resolved"] else ""))
+            cells.append(_ci_text(ci, "+.2f") + (marks[other] if ci["resolved"] else ""))
         cells.append(f"{comparisons[baseline]['probability_of_improvement']['mean']:.2f}" if method != baseline else "—")
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {entry['mean_rank']:.2f} |")
     legend = " ".join(f"`{m}` its difference from {r} is resolved (the CI excludes 0);" for r, m in marks.items())
@@ -234,21 +222,16 @@ def _ci_text(ci: dict, fmt: str) -> str:
     return f"{ci['estimate']:{fmt}} [{ci['low']:{fmt}}, {ci['high']:{fmt}}]"
 
 
-REFERENCE_ROWS = (("logged_behaviour", "logged behaviour policies"),
-                  ("best_fixed_multiplier", "best fixed multiplier in hindsight"))
-"""results.json keys of the reference bidders and their row labels."""
-
-
-def references_table(results: dict) -> str:
+def reference_bidders_table(results: dict) -> str:
     """Each method's mean score per task beside the reference bidders' on the same day, draws and
     score; a method's cell is marked `≥` where it reaches the logged policies' mean."""
     tasks = results["tasks"] if len(results["tasks"]) <= MAX_TASK_PANELS else []
-    logged = results.get("logged_behaviour", {}).get("return")
+    logged = results.get("logged_behaviour", {}).get("score")
     lines = ["**Against reference bidders** (mean score per task, same day, draws and score; `≥`: at least "
              "the logged policies' mean).", "", "| bidder | " + " | ".join(tasks) + " |", "|---|" + "---:|" * len(tasks)]
-    for key, label in REFERENCE_ROWS:
+    for key, label in REFERENCE_BIDDERS.items():
         if key in results:
-            lines.append(f"| {label} | " + " | ".join(f"{results[key]['return'][t]:.3f}" for t in tasks) + " |")
+            lines.append(f"| {label} | " + " | ".join(f"{results[key]['score'][t]:.3f}" for t in tasks) + " |")
     for method, entry in results["methods"].items():
         means = [entry["per_task"][t]["mean"] for t in tasks]
         cells = [f"{m:.3f}" + (" ≥" if logged and m >= logged[t] else "") for m, t in zip(means, tasks)]

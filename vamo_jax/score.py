@@ -78,7 +78,7 @@ def online_ratio(value, cost, campaign, unit_value) -> np.ndarray:
 
     Shapes as `constraint_ratio`. At cost 0: ROI = ∞ and CPA = 0; CPA = ∞ at zero carts and a
     positive cost. (The results table's per-task ratio is the ratio of sums over the task's
-    advertisers, `vamo_jax.evaluate.per_task_metrics`; this is the per-advertiser one.)
+    advertisers, `day_metrics`; this is the per-advertiser one.)
     """
     value, cost = np.asarray(value, np.float64), np.asarray(cost, np.float64)
     campaign = np.asarray(campaign)
@@ -131,21 +131,43 @@ def task_means(x, tasks, num_tasks: int) -> np.ndarray:
     return (x @ onehot) / counts
 
 
-def task_scores(value, cost, constraint, campaign, tasks, num_tasks: int, unit_value,
+METRICS = ("score", "value", "cost", "online_ratio", "violation_rate")
+"""The per-task metrics of a scored day (`day_metrics`), the names results.json and the tables use."""
+
+RATIO_NAMES = ("ROI", "Dir-ROI", "COST-per-Cart")
+"""The paper's online ratio of each campaign type (`day_metrics`' "online_ratio")."""
+
+
+def day_metrics(value, cost, constraint, campaign, tasks, channels, unit_value,
                 beta: float = 2.0) -> dict[str, np.ndarray]:
-    """Per learning task, the mean score of its advertisers and the share of them that miss their constraint.
+    """Per learning task, the metrics of a scored day, from each advertiser's own-campaign value and spend.
 
     Args:
-      value, cost: (…, N) per-advertiser own-campaign value and spend (e.g. (S, N) per seed, or
-        (S, D, N) per seed and test draw).
+      value, cost: (…, N) per-advertiser own-campaign value (raw units) and spend (e.g. (S, D, N)
+        per seed and test draw).
       constraint, campaign, tasks: (N,) `World.constraint`, `World.campaign`, each advertiser's
         learning task in [0, K).
-      num_tasks: K. unit_value, beta: as `score`.
+      channels: (K,) each task's campaign type (its value channel).
+      unit_value, beta: as `score`.
 
     Returns:
-      {"score": (…, K) mean score (the results table's per-task return), "violation_rate": (…, K)}.
+      `METRICS` -> (…, K): "score" the mean AuctionNet score of the task's advertisers (the
+      results' per-task number); "value" their mean own-campaign value, unpenalised; "cost" their
+      mean spend; "online_ratio" the paper's ratio of the task's totals (ROI = value × unit /
+      cost for GMV and Dir-GMV, COST-per-Cart = cost / carts for CartCnt, `RATIO_NAMES`);
+      "violation_rate" the share that miss their constraint.
     """
+    channels = np.asarray(channels)
+    num_tasks = len(channels)
+    means = {"value": task_means(value, tasks, num_tasks), "cost": task_means(cost, tasks, num_tasks)}
+    counts = np.bincount(np.asarray(tasks), minlength=num_tasks)
+    total_value, total_cost = means["value"] * counts, means["cost"] * counts
+    ratio = np.where(np.isin(channels, CPA_CAMPAIGNS), total_cost / np.maximum(total_value, 1e-9),
+                     total_value / np.maximum(total_cost, 1e-9))
     return {
         "score": task_means(score(value, cost, constraint, campaign, unit_value, beta), tasks, num_tasks),
+        "value": means["value"],
+        "cost": means["cost"],
+        "online_ratio": ratio,
         "violation_rate": task_means(violated(value, cost, constraint, campaign, unit_value), tasks, num_tasks),
     }

@@ -164,39 +164,62 @@ def task_difference_cis(method, baseline, *, seed: int, **options) -> list[Inter
     return [bootstrap_ci(lambda m: m, [d[:, k]], seed=seed, **options) for k in range(d.shape[1])]
 
 
-def delta_m_of_means(method_mean: np.ndarray, baseline_mean: np.ndarray) -> np.ndarray:
+def scored_tasks(baseline_mean) -> np.ndarray:
+    """(K,) bool: the tasks Δm% is over, those where the baseline's mean return is > 0 (a task whose
+    baseline earns nothing has no relative change)."""
+    return np.asarray(baseline_mean) > 0
+
+
+def delta_m(method_mean: np.ndarray, baseline_mean: np.ndarray) -> np.ndarray:
     """Δm% = (1/K) Σ_k −(M_m,k − M_b,k) / |M_b,k| × 100 (paper §4.1, returns: higher is better), over the last axis.
 
-    Args: (…, K) each. Returns: (…,). Lower is better; the vectorised form of `mtl.metrics.delta_m`.
+    Args: (…, K) each, over the scored tasks (`scored_tasks`). Returns: (…,). Lower is better; the
+    vectorised form of `mtl.metrics.delta_m` (the library's, for a (K,) metric of either direction).
     """
     return np.mean(-(method_mean - baseline_mean) / np.abs(baseline_mean), axis=-1) * 100.0
+
+
+def delta_m_seeds(returns: np.ndarray, baseline_mean: np.ndarray) -> tuple[float, list[float]]:
+    """Δm% of the seed means and of each seed, over the tasks the baseline scores (`scored_tasks`).
+
+    Args:
+      returns: (S, K) a method's per-seed, per-task returns.
+      baseline_mean: (K,) the baseline's seed-mean returns.
+
+    Returns:
+      (Δm% of the seed means, [Δm% of each seed]); NaN and [] when the baseline earns nothing.
+    """
+    scored = scored_tasks(baseline_mean)
+    if not scored.any():
+        return float("nan"), []
+    r, b = np.asarray(returns, np.float64)[:, scored], np.asarray(baseline_mean, np.float64)[scored]
+    return float(delta_m(r.mean(0), b)), [float(delta_m(row, b)) for row in r]
 
 
 def delta_m_ci(method, baseline, *, seed: int, scored=None, **options) -> Interval:
     """CI of Δm% of the method against the baseline, resampling seeds jointly.
 
     A resample draws S seed indices with replacement, takes the method's and the baseline's
-    per-task means over those same seeds, and computes Δm% of those means (`delta_m_of_means`).
+    per-task means over those same seeds, and computes Δm% of those means (`delta_m`).
     The estimate is Δm% of the full-sample seed means (the results table's Δm%).
 
     Args:
       method, baseline: (S, K) or (S, K, D) per-seed, per-task returns.
       seed: the resampling's random seed.
-      scored: (K,) bool, the tasks Δm% is over (default: where the baseline's mean is > 0, as
-        `report.delta_m_scored`). A resample in which a scored task's baseline mean is 0 (only
+      scored: (K,) bool, the tasks Δm% is over (default: `scored_tasks` of the baseline). A resample in which a scored task's baseline mean is 0 (only
         possible when some of its seeds earn exactly 0) gives ±∞ and lands in a tail.
       options: as `bootstrap_ci`.
     """
     a, b = seed_means(method, 2), seed_means(baseline, 2)
     if a.shape != b.shape:
         raise ValueError(f"paired comparison needs equal shapes (seeds paired), got {a.shape} and {b.shape}.")
-    scored = b.mean(0) > 0 if scored is None else np.asarray(scored, bool)
+    scored = scored_tasks(b.mean(0)) if scored is None else np.asarray(scored, bool)
     if not scored.any():
         return Interval(float("nan"), float("nan"), float("nan"), "the baseline earns nothing on any task.")
 
     def statistic(m, base):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return delta_m_of_means(m[..., scored], base[..., scored])
+            return delta_m(m[..., scored], base[..., scored])
 
     return bootstrap_ci(statistic, [a, b], seed=seed, **options)
 

@@ -7,26 +7,20 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.experiments.test_sweep import fake_metrics
+from tests.test_run import fake_measuring
 from vamo_jax.config import SweepConfig, Variant, load_config
-from vamo_jax.experiments import compare, many_tasks
-from vamo_jax.report import delta_m_scored
+from vamo_jax.experiments import many_tasks
+from vamo_jax.stats import delta_m_seeds
 
 
-def fake(config, workdir, resume=False, builds=None, with_premise=True):
-    k = config.data.num_tasks
+def scores(k: int) -> dict:
     rng = np.random.default_rng(k)
-    returns = {"stl": np.concatenate([np.zeros((2, 1)), rng.uniform(1.0, 2.0, (2, k - 1))], 1),  # task 0: no return
-               "vamo": rng.uniform(1.0, 2.0, (2, k))}
-    metrics = {m: fake_metrics(r) for m, r in returns.items()} | {"logged": fake_metrics(np.ones((1, k)))}
-    history = {"steps": np.arange(2), "weights": np.full((2, 2, k), 1 / k), "losses": np.ones((2, 2, k)),
-               "val_steps": np.arange(1), "val_losses": np.ones((2, 1, k))}
-    return compare.ArmResult(metrics, {m: history for m in returns}, {m: {"steps_per_s": 1.0} for m in returns},
-                             None)
+    return {"stl": np.concatenate([np.zeros((2, 1)), rng.uniform(1.0, 2.0, (2, k - 1))], 1),  # task 0: no return
+            "vamo": rng.uniform(1.0, 2.0, (2, k))}
 
 
 def test_delta_m_against_k_from_each_arms_own_stl(tmp_path, monkeypatch):
-    monkeypatch.setattr(compare, "train_and_evaluate", fake)
+    fake_measuring(monkeypatch, lambda arm, method, arm_dir: scores(arm.data.num_tasks)[method])
     tiny = load_config("tiny")
     config = dataclasses.replace(
         tiny, experiment="many_tasks", train=dataclasses.replace(tiny.train, methods=("stl", "vamo")),
@@ -35,8 +29,7 @@ def test_delta_m_against_k_from_each_arms_own_stl(tmp_path, monkeypatch):
     results = many_tasks.run(config, tmp_path)
     for k in (4, 6):
         arm = results["arms"][f"K={k}"]
-        returns = fake(dataclasses.replace(config, data=dataclasses.replace(config.data, num_tasks=k)), None).metrics
-        dm, _ = delta_m_scored(returns["vamo"]["return"], returns["stl"]["return"].mean(0))
+        dm, _ = delta_m_seeds(scores(k)["vamo"], scores(k)["stl"].mean(0))
         assert arm["methods"]["vamo"]["delta_m"] == pytest.approx(dm) and arm["methods"]["vamo"]["tasks_left_out"] == 1
         assert len(arm["tasks"]) == k and (tmp_path / f"K_{k}" / "results.json").exists()
     table = (tmp_path / "results.md").read_text()

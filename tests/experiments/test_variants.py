@@ -8,8 +8,7 @@ import pytest
 
 from vamo_jax import experiments
 from vamo_jax.config import load_config
-from tests.experiments.test_sweep import fake_metrics
-from vamo_jax.experiments import compare
+from tests.test_run import fake_measuring
 
 EXPERIMENTS = ["table1", "ablation_validation", "ablation_temperature", "ablation_temporal", "ablation_film",
                "ablation_heads", "adaptive_temperature", "validation_size"]
@@ -30,15 +29,8 @@ def test_config_runs_its_arms_on_the_sim_data_against_a_shared_stl(name):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_through_the_sweep(name, tmp_path, monkeypatch):
-    def fake(config, workdir, resume=False, builds=None, with_premise=True):
-        rng = np.random.default_rng(len(str(workdir)))
-        metrics = {m: fake_metrics(rng.uniform(1.0, 2.0, (2, 3))) for m in config.train.methods + ("logged",)}
-        history = {"steps": np.arange(2), "weights": np.full((2, 2, 3), 1 / 3), "losses": np.ones((2, 2, 3)),
-                   "val_steps": np.arange(1), "val_losses": np.ones((2, 1, 3))}
-        return compare.ArmResult(metrics, {m: history for m in config.train.methods},
-                                 {m: {} for m in config.train.methods}, None)
-
-    monkeypatch.setattr(compare, "train_and_evaluate", fake)
+    fake_measuring(monkeypatch, lambda arm, method, arm_dir: np.random.default_rng(len(str(arm_dir))).uniform(
+        1.0, 2.0, (2, 3)))
     config = load_config(name)
     results = experiments.run(config, tmp_path)
     expected = {v.label(m, len(c.train.methods)) for v, c in config.arms() for m in c.train.methods}

@@ -1,5 +1,5 @@
 """Many tasks: Δm% against K. Each arm of `config.sweep` (a task count K) is a run of its own,
-every method against its own STL on K per-category tasks (`sweep.run` in `<workdir>/<arm>`,
+every method against its own STL on K per-category tasks (`vamo_jax.run.run` in `<workdir>/<arm>`,
 with its full table); this module adds the reading across K: `results.md` (a Δm%-vs-K table)
 and `delta_m_vs_k.png`.
 """
@@ -14,13 +14,13 @@ import jax
 import numpy as np
 
 from vamo_jax.config import SweepConfig
-from vamo_jax.experiments import compare, sweep
+from vamo_jax import run as run_lib
 from vamo_jax.figures import save_figure
 from vamo_jax.report import write_results
 
 
 def run(config, workdir, resume: bool = False) -> dict:
-    workdir, start, builds = Path(workdir), time.perf_counter(), compare.Builds()
+    workdir, start = Path(workdir), time.perf_counter()
     arms = config.arms()
     if not all("stl" in arm.train.methods for _, arm in arms):
         raise ValueError("many_tasks: every arm needs 'stl' among train.methods (its baseline).")
@@ -28,7 +28,7 @@ def run(config, workdir, resume: bool = False) -> dict:
     for variant, arm in arms:
         single = dataclasses.replace(arm, name=f"{config.name} {variant.name}", experiment="sweep",
                                      sweep=SweepConfig())
-        per_k[variant.name] = sweep.run(single, workdir / variant.folder, resume, builds=builds)
+        per_k[variant.name] = run_lib.run(single, workdir / variant.folder, resume)
     results = {"arms": per_k, "seeds": config.train.num_seeds, "steps": config.train.steps,
                "total_seconds": time.perf_counter() - start,
                "config": {"name": config.name, "seeds": config.train.num_seeds, "steps": config.train.steps}}
