@@ -129,3 +129,56 @@ def test_a_config_with_a_quantile_count_other_than_1_or_k_is_refused_when_built(
     assert dataclasses.replace(config, eval=dataclasses.replace(config.eval, target_quantile=(0.5, 0.7, 0.9)))
     with pytest.raises(ValueError, match=r"eval.target_quantile: 2 quantiles for 3 tasks"):
         dataclasses.replace(config, eval=dataclasses.replace(config.eval, target_quantile=(0.5, 0.9)))
+
+
+def test_the_rollouts_window_is_the_training_window_of_the_same_logged_trajectory():
+    """The evaluator builds the model's input online (`_initial_context`, `_observe`,
+    `_context_batch`); fed a logged trajectory's own observations tick by tick, with its realised
+    return as the target, its window at every tick is the training window ending there
+    (`batching.windows_ending`): the same normalised states, returns-to-go, timesteps, mask,
+    requirement and past actions. (The market buffer: the test above.)"""
+    import jax.numpy as jnp
+
+    from vamo_jax import evaluate
+    from vamo_jax.data.batching import windows_ending
+    from vamo_jax.data.dataset import NormStats, Split
+    from vamo_jax.data.spec import HISTORY_FEATURES, NUM_VALUE_CHANNELS, STATE_DIM
+    from vamo_jax.sim.env import requirement
+    from vamo_jax.sim.params import EnvParams
+
+    env, rng = EnvParams(), np.random.default_rng(0)
+    t_total, context, campaign, budget, constraint = 7, 3, 2, 50.0, 4.0
+    unit = np.asarray(env.unit_value, np.float32)
+    raw = rng.uniform(0.0, 3.0, (t_total, NUM_VALUE_CHANNELS)).astype(np.float32)  # values won per tick
+    own = raw[:, campaign] * unit[campaign] / budget
+    states = rng.normal(size=(t_total, STATE_DIM)).astype(np.float32)
+    actions = rng.uniform(0.5, 2.0, t_total).astype(np.float32)
+    one = lambda x, dtype=np.float32: np.asarray([x], dtype)  # noqa: E731  (M = 1 trajectory)
+    split = Split(states=states[None], next_states=np.zeros_like(states)[None], actions=actions[None],
+                  rewards=raw[None], rewards_continuous=raw[None], returns_to_go=np.cumsum(own[::-1])[::-1][None],
+                  cost=np.zeros((1, t_total), np.float32), remaining=np.zeros((1, t_total), np.float32),
+                  budget=one(budget), constraint=one(constraint), campaign=one(campaign, np.int32),
+                  task=one(campaign, np.int32), day=one(1, np.int32), episode=one(0, np.int32),
+                  advertiser=one(0, np.int32), category=one(0, np.int32),
+                  market=np.zeros((1, 2, t_total, HISTORY_FEATURES), np.float32))
+    stats = NormStats(state_mean=rng.normal(size=STATE_DIM).astype(np.float32),
+                      state_std=rng.uniform(0.5, 2.0, STATE_DIM).astype(np.float32),
+                      return_scale=np.float32(0.7), budget_scale=np.float32(40.0))
+    replay = evaluate._Replay(stats=stats, unit=jnp.asarray(unit), task=jnp.asarray([campaign]),
+                              market=jnp.zeros((4, HISTORY_FEATURES)), inputs={})
+    target = jnp.float32(split.returns_to_go[0, 0])
+    ctx = evaluate._initial_context(replay, context, target, jnp.asarray(0))
+    for t in range(t_total):
+        obs = types.SimpleNamespace(
+            campaign=jnp.asarray([campaign]), requirement=requirement(jnp.zeros(1), one(budget), one(constraint),
+                                                                      one(campaign, np.int32)),
+            last_reward=jnp.asarray(raw[t - 1] if t else np.zeros(NUM_VALUE_CHANNELS, np.float32))[None],
+            state=jnp.asarray(states[t])[None], tick=jnp.asarray(t), history=jnp.zeros((4, HISTORY_FEATURES)))
+        ctx = evaluate._observe(replay, ctx, obs)
+        rollout = evaluate._context_batch(replay, ctx, obs)
+        training = windows_ending(split, jnp.asarray([0]), jnp.asarray([t]), context, stats, env)
+        for field in ("states", "returns_to_go", "timesteps", "mask", "requirement", "task"):
+            np.testing.assert_allclose(getattr(rollout, field), getattr(training, field), rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{field} at tick {t}")
+        np.testing.assert_allclose(rollout.actions[:, :-1], training.actions[:, :-1], err_msg=f"actions at tick {t}")
+        ctx = ctx._replace(actions=ctx.actions.at[-1].set(actions[t]))  # the action taken, as `_policy_fn` does

@@ -106,10 +106,23 @@ def windows(
     env: EnvParams,
 ) -> TrajectoryBatch:
     """Windows of `context` ticks of trajectories `rows` (B,), each ending at a random tick."""
-    batch_size = rows.shape[0]
+    end = jax.random.randint(key, rows.shape, 0, split.actions.shape[1])
+    return windows_ending(split, rows, end, context, stats, env)
+
+
+def windows_ending(
+    split: Split,
+    rows: chex.Array,
+    end: chex.Array,
+    context: int,
+    stats: NormStats,
+    env: EnvParams,
+) -> TrajectoryBatch:
+    """The windows of `context` ticks of trajectories `rows` (B,) ending at ticks `end` (B,): what
+    the model sees when it acts at tick `end` (the rollouts build the same window online,
+    `vamo_jax.evaluate`)."""
     t_total = split.actions.shape[1]
     e_total, d_total, _, f = split.market.shape
-    end = jax.random.randint(key, (batch_size,), 0, t_total)
     ticks = end[:, None] - context + 1 + jnp.arange(context)[None, :]  # (B, C)
     mask = ticks >= 0
     t_idx = jnp.maximum(ticks, 0)
