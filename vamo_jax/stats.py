@@ -259,3 +259,180 @@ def variance_split(x) -> dict:
                traffic_share=within / (seed + within) if seed + within > 0 else None,
                traffic_share_of_seed_means=(within / d) / between if between > 0 else None)
     return out
+
+
+# Replications over markets: x[m, s, d], market m, training seed s within it, test draw d within that.
+
+
+def market_seed_means(x) -> np.ndarray:
+    """(M, S) seed means of one quantity per market and training seed: x (M, S) or (M, S, D) (draws averaged)."""
+    x = np.asarray(x, np.float64)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"expected (markets, seeds) or (markets, seeds, draws), got shape {x.shape}.")
+    return x.mean(-1) if x.ndim == 3 else x
+
+
+def variance_components(x) -> dict:
+    """Market, training-seed and test-traffic variance of one quantity (e.g. a paired difference,
+    method − baseline, per replication), by the ANOVA (method-of-moments) estimators of the
+    balanced nested random-effects model (Searle, Casella & McCulloch 1992, §3.6; Montgomery,
+    Design and Analysis of Experiments, §14.1):
+
+        x[m, s, d] = μ + a_m + b_ms + e_msd,   a ~ (0, σ²_market), b ~ (0, σ²_seed), e ~ (0, σ²_traffic),
+
+    with M markets, S seeds per market, D test draws per seed. Mean squares and their expectations:
+
+        MS_traffic = Σ (x_msd − x̄_ms)² / (M S (D − 1))     E = σ²_traffic
+        MS_seed    = D Σ (x̄_ms − x̄_m)² / (M (S − 1))      E = σ²_traffic + D σ²_seed
+        MS_market  = S D Σ (x̄_m − x̄)² / (M − 1)           E = σ²_traffic + D σ²_seed + S D σ²_market
+
+    so σ²_traffic = MS_traffic, σ²_seed = (MS_seed − MS_traffic) / D, σ²_market = (MS_market −
+    MS_seed) / (S D). A difference of mean squares can be negative by chance; the component is
+    then reported as 0 (the truncated estimator: biased upward, never negative; the unclipped
+    value is recoverable from the mean squares). The variance of the grand mean, σ²_market / M +
+    σ²_seed / (M S) + σ²_traffic / (M S D), is estimated without clipping by MS_market / (M S D).
+
+    Args:
+      x: (M, S, D) per market, seed and test draw; (M, S) with one draw (then seed and traffic
+        are one component, reported as the seed's).
+
+    Returns:
+      {"markets", "seeds", "draws", "market_variance", "seed_variance", "traffic_variance",
+      "mean_squares": {"market", "seed", "traffic"}, "mean_variance": the estimated variance of
+      the grand mean, "market_share": σ²_market / (σ²_market + σ²_seed + σ²_traffic), the share
+      of one replication's variance that is the market's}. A component that the design cannot
+      separate is None: the market's with one market, the seed's with one seed per market (it is
+      then inside the market's), the traffic's with one draw (inside the seed's).
+    """
+    x = np.asarray(x, np.float64)
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.ndim != 3:
+        raise ValueError(f"variance_components needs x of shape (markets, seeds[, draws]), got {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("variance_components: x has non-finite entries; drop or impute them first (the "
+                         "estimators are for balanced data).")
+    m, s, d = x.shape
+    seed_mean = x.mean(2)
+    market_mean = seed_mean.mean(1)
+    squares = {
+        "market": s * d * np.sum((market_mean - market_mean.mean()) ** 2) / (m - 1) if m > 1 else None,
+        "seed": d * np.sum((seed_mean - market_mean[:, None]) ** 2) / (m * (s - 1)) if s > 1 else None,
+        "traffic": np.sum((x - seed_mean[..., None]) ** 2) / (m * s * (d - 1)) if d > 1 else None,
+    }
+    ms = {k: None if v is None else float(v) for k, v in squares.items()}
+    out = {"markets": m, "seeds": s, "draws": d, "mean_squares": ms, "traffic_variance": ms["traffic"],
+           "mean_variance": ms["market"] / (m * s * d) if m > 1 else None}
+    # A level's mean square less the next one present below it, over the replicates it averages.
+    below = {"market": ms["seed"] if s > 1 else ms["traffic"], "seed": ms["traffic"]}
+    for level, replicates in (("market", s * d), ("seed", d)):
+        if ms[level] is None:
+            out[f"{level}_variance"] = None
+        else:
+            out[f"{level}_variance"] = max((ms[level] - (below[level] or 0.0)) / replicates, 0.0)
+    parts = [out[k] for k in ("market_variance", "seed_variance", "traffic_variance")]
+    total = sum(p for p in parts if p is not None)
+    out["market_share"] = out["market_variance"] / total if out["market_variance"] is not None and total > 0 else None
+    return out
+
+
+def cluster_bootstrap_ci(
+    x,
+    *,
+    seed: int,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    method: str = "BCa",
+    resample_seeds: bool = True,
+) -> Interval:
+    """CI of the mean of one quantity over markets and seeds by a cluster bootstrap: each
+    resample draws M markets with replacement, then (`resample_seeds`) S seeds with replacement
+    within each drawn market (two-stage; Davison & Hinkley 1997, §3.8), and takes the mean of the
+    drawn seeds' means. A seed's test draws are averaged first and move with it.
+
+    What it estimates: with y_ms the seed means, ȳ_m the market means, the bootstrap variance of
+    the mean is (1/M)·[(1/M) Σ_m (ȳ_m − ȳ)² + (1/(M S²)) Σ_m Σ_s (y_ms − ȳ_m)²] with the second
+    stage, the first term alone without it. The first term is the right one (markets are the
+    independent units; a market mean already carries its seeds' spread), shrunk by (M − 1)/M; the
+    second stage adds the within-market spread once more, so two-stage intervals are
+    conservative when seeds dominate (measured, 400 normal data sets, M = 20, S = 3, 95%
+    percentile: coverage 0.985 and 29% wider with σ_seed = 5 σ_market; 0.93 against 0.92 when the
+    market dominates). With one seed per market the two coincide.
+
+    One market (M = 1): the interval resamples its seeds, as `mean_ci` (it is `mean_ci`, and the
+    note says that it is conditional on that market); without `resample_seeds` there is none.
+    Fewer than `MIN_SEEDS` markets otherwise: no interval (NaN, a note says why).
+
+    Args:
+      x: (M, S) per market and training seed, or (M, S, D) with D test draws (averaged).
+      seed: the resampling's random seed (`numpy.random.default_rng(seed)`).
+      confidence: the interval's level.
+      n_resamples: bootstrap resamples B.
+      method: "percentile", or "BCa" (bias-corrected and accelerated, Efron 1987: the bias from
+        the share of resamples below the estimate, the acceleration from the markets' jackknife).
+      resample_seeds: the second stage (seeds within markets); False resamples whole markets.
+
+    Returns:
+      `Interval(mean of x, low, high, note)`.
+    """
+    y = market_seed_means(x)
+    num_markets, num_seeds = y.shape
+    if not np.all(np.isfinite(y)):
+        raise ValueError("cluster_bootstrap_ci: x has non-finite entries; drop or impute them first.")
+    if method not in ("percentile", "BCa"):
+        raise ValueError(f"cluster_bootstrap_ci: method={method!r}; use 'percentile' or 'BCa'.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"cluster_bootstrap_ci: confidence={confidence!r} must be in (0, 1).")
+    estimate = float(y.mean())
+    if num_markets == 1:
+        if not resample_seeds:
+            return Interval(estimate, float("nan"), float("nan"), "1 market and its seeds kept: nothing to resample.")
+        one = mean_ci(y[0], seed=seed, confidence=confidence, n_resamples=n_resamples, method=method)
+        note = "1 market: its seeds resampled, an interval conditional on this market, not over markets"
+        return one._replace(note=f"{note}; {one.note}" if one.note else note)
+    if num_markets < MIN_SEEDS:
+        return Interval(estimate, float("nan"), float("nan"),
+                        f"{num_markets} markets: no cluster bootstrap interval below {MIN_SEEDS} markets.")
+    spread = _two_stage_means(y, np.random.default_rng(seed), n_resamples, resample_seeds)
+    if np.ptp(spread) <= 1e-9 * np.abs(spread).max():
+        return Interval(estimate, estimate, estimate, "every resample gives the same value: the interval is a point.")
+    tails = np.array([(1 - confidence) / 2, (1 + confidence) / 2])
+    if method == "BCa":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bias = scipy.stats.norm.ppf((np.sum(spread < estimate) + np.sum(spread <= estimate)) / (2 * len(spread)))
+            market_means = y.mean(1)
+            jackknife = (market_means.sum() - market_means) / (num_markets - 1)  # the mean without market m
+            dev = jackknife.mean() - jackknife
+            accel = np.sum(dev**3) / (6 * np.sum(dev**2) ** 1.5) if np.any(dev) else 0.0
+            z = scipy.stats.norm.ppf(tails)
+            tails = scipy.stats.norm.cdf(bias + (bias + z) / (1 - accel * (bias + z)))
+        if not np.all(np.isfinite(tails)):
+            return Interval(estimate, float("nan"), float("nan"),
+                            "no BCa interval: every resample lies on one side of the estimate.")
+    low, high = np.quantile(spread, tails)
+    return Interval(estimate, float(low), float(high))
+
+
+def market_difference_ci(method, baseline, /, *, seed: int, **options) -> Interval:
+    """CI of the paired mean difference (method − baseline) over markets and seeds: (M, S) or
+    (M, S, D) each, paired on market, seed and draw. `options`: as `cluster_bootstrap_ci`."""
+    a, b = market_seed_means(method), market_seed_means(baseline)
+    if a.shape != b.shape:
+        raise ValueError(f"paired comparison needs equal shapes (markets and seeds paired), got {a.shape} and {b.shape}.")
+    return cluster_bootstrap_ci(a - b, seed=seed, **options)
+
+
+def _two_stage_means(y: np.ndarray, rng: np.random.Generator, n_resamples: int, resample_seeds: bool) -> np.ndarray:
+    """(B,) the mean of B cluster-bootstrap resamples of seed means y (M, S); in blocks of at most
+    about 4M gathered values (memory), the indices of one block drawn at once."""
+    num_markets, num_seeds = y.shape
+    block = max(1, min(n_resamples, (1 << 22) // (num_markets * num_seeds)))
+    out = []
+    for start in range(0, n_resamples, block):
+        b = min(block, n_resamples - start)
+        markets = rng.integers(0, num_markets, (b, num_markets))
+        if resample_seeds:
+            out.append(y[markets[..., None], rng.integers(0, num_seeds, (b, num_markets, num_seeds))].mean((1, 2)))
+        else:
+            out.append(y.mean(1)[markets].mean(1))
+    return np.concatenate(out)
