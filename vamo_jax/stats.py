@@ -24,6 +24,11 @@ and covers less than its nominal 95%: `MEASURED_COVERAGE` holds what it covered 
 So an interval that barely excludes 0 at 3–8 seeds is weak evidence. When every resample gives
 the same value (e.g. a constant paired difference) the interval is that point; `Interval.note`
 says so, and says why when scipy gives no interval.
+
+Replications over markets (`variance_components`, `cluster_bootstrap_ci`, `market_difference_ci`):
+inputs are per market, training seed within it and test draw, (M, S) or (M, S, D); the unit
+resampled is the market (then seeds within it), and a comparison's variance splits into market,
+seed and test traffic.
 """
 
 from __future__ import annotations
@@ -260,8 +265,6 @@ def variance_split(x) -> dict:
                traffic_share_of_seed_means=(within / d) / between if between > 0 else None)
     return out
 
-
-# Replications over markets: x[m, s, d], market m, training seed s within it, test draw d within that.
 
 
 def market_seed_means(x) -> np.ndarray:

@@ -7,6 +7,8 @@ with quality spread `alpha_spread`; the last H market ticks of a day are the nex
 Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`),
 its trajectories without replacement among the (episode, day, advertiser) of its days, with
 `numpy.random.default_rng` seeded from `config.seed`.
+
+Replications over markets, each from a traced key and compiled once: `vamo_jax.data.markets`.
 """
 
 from __future__ import annotations

@@ -124,7 +124,9 @@ def generate_market(key: jax.Array, config: DataConfig) -> Market:
 
 
 def generate_markets(keys: jax.Array, config: DataConfig) -> Market:
-    """R markets under one `vmap`: `Market` with leaves (R, …); market r equals `generate_market(keys[r], config)`.
+    """R markets under one `vmap`: `Market` with leaves (R, …); market r equals
+    `generate_market(keys[r], config)` bit for bit (on CPU: tested on a small market, checked at the
+    `sim` size).
 
     Args:
       keys: (R,) typed keys (`market_keys(config.seed, R)`).
@@ -259,8 +261,18 @@ def _split(config: DataConfig, world: World, traj, rows: jax.Array, task_of_adv:
 
 
 def _norm_stats(train: Split) -> NormStats:
-    """`dataset.compute_norm_stats` in float32 JAX."""
-    s = train.states.reshape(-1, train.states.shape[-1])
-    return NormStats(state_mean=s.mean(0), state_std=jnp.maximum(s.std(0), 1e-6),
-                     return_scale=jnp.maximum(train.returns_to_go[:, 0].mean(), 1e-6),
-                     budget_scale=train.budget.mean())
+    """`dataset.compute_norm_stats` in float32 JAX, its sums in a fixed order (`_ordered_sum`), so
+    that a market's statistics are the same stacked and alone (XLA's reductions are not: at the
+    `sim` size the vmapped mean of the states differed from the stand-alone one in its last bits)."""
+    states, num_rows = train.states, train.states.shape[0] * train.states.shape[1]
+    mean = _ordered_sum(_ordered_sum(states)) / num_rows  # (M, T, S) → (S,)
+    std = jnp.sqrt(_ordered_sum(_ordered_sum((states - mean) ** 2)) / num_rows)
+    return NormStats(state_mean=mean, state_std=jnp.maximum(std, 1e-6),
+                     return_scale=jnp.maximum(_ordered_sum(train.returns_to_go[:, 0]) / train.size, 1e-6),
+                     budget_scale=_ordered_sum(train.budget) / train.size)
+
+
+def _ordered_sum(x: jax.Array) -> jax.Array:
+    """x (A, …) summed over its first axis one row after another (`lax.scan`): (…). Elementwise
+    adds in a fixed order give the same bits under `vmap` as alone."""
+    return jax.lax.scan(lambda total, row: (total + row, None), jnp.zeros(x.shape[1:], x.dtype), x)[0]
