@@ -7,7 +7,11 @@ import scipy.stats
 
 from vamo_jax.stats import (
     cluster_bootstrap_ci,
+    delta_m_ci,
+    delta_m_of_means,
+    market_delta_m_ci,
     market_difference_ci,
+    market_mean_ci,
     mean_ci,
     variance_components,
     variance_split,
@@ -86,7 +90,7 @@ def test_a_negative_estimate_is_clipped_to_zero_and_missing_levels_are_none():
         variance_components(np.where(x > 0, np.nan, x))
 
 
-def coverage_and_width(xs, truth, ci=cluster_bootstrap_ci, **options):
+def coverage_and_width(xs, truth, ci=market_mean_ci, **options):
     cis = [ci(x, seed=i, **options) for i, x in enumerate(xs)]
     low, high = np.array([c.low for c in cis]), np.array([c.high for c in cis])
     return np.mean((low <= truth) & (truth <= high)), np.mean(high - low)
@@ -118,7 +122,7 @@ def test_the_second_stage_is_conservative_when_seeds_dominate():
 def test_bca_over_whole_markets_agrees_with_scipys_on_the_market_means():
     x = nested(np.random.default_rng(6), (30, 3, 2), 1.0, 0.5, 0.5)
     x = x + np.random.default_rng(7).exponential(2.0, (30, 1, 1))  # skewed: the acceleration matters
-    ours = cluster_bootstrap_ci(x, seed=0, resample_seeds=False)
+    ours = market_mean_ci(x, seed=0, resample_seeds=False)
     theirs = scipy.stats.bootstrap((x.mean((1, 2)),), np.mean, method="BCa", n_resamples=9999,
                                    rng=np.random.default_rng(1)).confidence_interval
     half = (theirs.high - theirs.low) / 2
@@ -127,13 +131,13 @@ def test_bca_over_whole_markets_agrees_with_scipys_on_the_market_means():
 
 def test_one_market_is_todays_seed_level_interval_and_two_are_refused():
     x = nested(np.random.default_rng(8), (1, 8, 2), 1.0, 1.0, 0.5)
-    ci = cluster_bootstrap_ci(x, seed=3)
+    ci = market_mean_ci(x, seed=3)
     today = mean_ci(x[0], seed=3)
     assert (ci.estimate, ci.low, ci.high) == (today.estimate, today.low, today.high)
     assert "conditional on this market" in ci.note
-    kept = cluster_bootstrap_ci(x, seed=3, resample_seeds=False)
+    kept = market_mean_ci(x, seed=3, resample_seeds=False)
     assert np.isnan(kept.low) and "nothing to resample" in kept.note
-    two = cluster_bootstrap_ci(np.concatenate([x, x + 1]), seed=3)
+    two = market_mean_ci(np.concatenate([x, x + 1]), seed=3)
     assert np.isnan(two.low) and not two.resolved and "2 markets" in two.note
 
 
@@ -142,17 +146,58 @@ def test_paired_seeded_and_refused_inputs():
     base = nested(rng, (10, 2, 3), 3.0, 1.0, 1.0)  # market effects shared by both methods cancel
     method = base + 0.4 + rng.normal(0, 0.1, base.shape)
     diff = market_difference_ci(method, base, seed=1, method="percentile")
-    assert diff == cluster_bootstrap_ci(method.mean(-1) - base.mean(-1), seed=1, method="percentile")
+    assert diff == market_mean_ci(method.mean(-1) - base.mean(-1), seed=1, method="percentile")
     assert diff.resolved and diff.high - diff.low < 0.5
-    assert cluster_bootstrap_ci(base, seed=1) == cluster_bootstrap_ci(base, seed=1)
-    assert cluster_bootstrap_ci(base, seed=1) != cluster_bootstrap_ci(base, seed=2)
-    constant = cluster_bootstrap_ci(np.full((5, 2), 1.5), seed=0)
+    assert market_mean_ci(base, seed=1) == market_mean_ci(base, seed=1)
+    assert market_mean_ci(base, seed=1) != market_mean_ci(base, seed=2)
+    constant = market_mean_ci(np.full((5, 2), 1.5), seed=0)
     assert (constant.low, constant.high) == (1.5, 1.5) and "point" in constant.note
     with pytest.raises(ValueError, match="equal shapes"):
         market_difference_ci(method, base[:, :1], seed=0)
     with pytest.raises(ValueError, match="method='basic'"):
-        cluster_bootstrap_ci(base, seed=0, method="basic")
+        market_mean_ci(base, seed=0, method="basic")
     with pytest.raises(ValueError, match="markets, seeds"):
-        cluster_bootstrap_ci(base[0, 0], seed=0)
+        market_mean_ci(base[0, 0], seed=0)
     with pytest.raises(ValueError, match="non-finite"):
-        cluster_bootstrap_ci(np.where(base > 0, np.inf, base), seed=0)
+        market_mean_ci(np.where(base > 0, np.inf, base), seed=0)
+
+
+def per_task_returns(rng, shape, task_means, market_sd=0.3, seed_sd=0.2, traffic_sd=0.2):
+    """(…, M, S, K, D) returns: per-task means and nested normal noise shared by the K tasks' markets."""
+    *lead, m, s, k, d = shape
+    x = nested(rng, (*lead, m, s, d), market_sd, seed_sd, traffic_sd)[..., None, :]
+    return np.asarray(task_means)[:, None] + x + rng.normal(0, 0.1, (*lead, m, s, k, d))
+
+
+def test_delta_m_over_whole_markets_agrees_with_scipys_paired_bootstrap_of_the_market_means():
+    rng = np.random.default_rng(10)
+    base = per_task_returns(rng, (25, 2, 3, 2), [4.0, 6.0, 2.0])
+    method = base + rng.normal(np.array([0.2, -0.1, 0.3])[:, None], 0.4, (25, 1, 3, 1))  # per-market gains
+    ours = market_delta_m_ci(method, base, seed=0, resample_seeds=False)
+    a, b = method.mean((1, 3)), base.mean((1, 3))  # (M, K) market means
+    assert ours.estimate == pytest.approx(float(delta_m_of_means(a.mean(0), b.mean(0))))
+
+    def statistic(x, y, axis):  # scipy moves the market axis last: (K, …, M), the tasks first
+        return delta_m_of_means(np.moveaxis(x.mean(axis), 0, -1), np.moveaxis(y.mean(axis), 0, -1))
+
+    theirs = scipy.stats.bootstrap((a, b), statistic, paired=True, method="BCa", n_resamples=9999,
+                                   rng=np.random.default_rng(1)).confidence_interval
+    half = (theirs.high - theirs.low) / 2
+    assert abs(ours.low - theirs.low) < 0.06 * half and abs(ours.high - theirs.high) < 0.06 * half
+
+
+def test_delta_m_of_one_market_is_todays_and_scored_tasks_are_kept():
+    rng = np.random.default_rng(11)
+    base = per_task_returns(rng, (1, 6, 3, 2), [4.0, 6.0, 2.0])
+    method = base + rng.normal(0.3, 0.3, base.shape)
+    ci, today = market_delta_m_ci(method, base, seed=2), delta_m_ci(method[0], base[0], seed=2)
+    assert (ci.estimate, ci.low, ci.high) == (today.estimate, today.low, today.high)
+    assert "conditional on this market" in ci.note
+    only = market_delta_m_ci(np.concatenate([method] * 4), np.concatenate([base] * 4), seed=2,
+                             scored=np.array([True, False, False]))
+    assert only.estimate == pytest.approx(-(method[..., 0, :].mean() - base[..., 0, :].mean())
+                                          / base[..., 0, :].mean() * 100)
+    with pytest.raises(ValueError, match="equal shapes"):
+        market_delta_m_ci(method, base[..., :2, :], seed=0)
+    with pytest.raises(ValueError, match="leading"):
+        cluster_bootstrap_ci(lambda m: m, [np.zeros((4, 2)), np.zeros((4, 3))], seed=0)
