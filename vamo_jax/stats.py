@@ -25,10 +25,10 @@ So an interval that barely excludes 0 at 3–8 seeds is weak evidence. When ever
 the same value (e.g. a constant paired difference) the interval is that point; `Interval.note`
 says so, and says why when scipy gives no interval.
 
-Replications over markets (`variance_components`, `cluster_bootstrap_ci`, `market_difference_ci`):
-inputs are per market, training seed within it and test draw, (M, S) or (M, S, D); the unit
-resampled is the market (then seeds within it), and a comparison's variance splits into market,
-seed and test traffic.
+Replications over markets (`variance_components`; `cluster_bootstrap_ci` and its `market_mean_ci`,
+`market_difference_ci`, `market_delta_m_ci`): inputs are per market, training seed within it
+(and task) and test draw, (M, S[, K]) or (M, S[, K], D); the unit resampled is the market (then
+seeds within it), and a comparison's variance splits into market, seed and test traffic.
 """
 
 from __future__ import annotations
@@ -264,7 +264,6 @@ def variance_split(x) -> dict:
                traffic_share=within / (seed + within) if seed + within > 0 else None,
                traffic_share_of_seed_means=(within / d) / between if between > 0 else None)
     return out
-
 
 
 def market_seed_means(x, ndim: int = 2) -> np.ndarray:
