@@ -7,6 +7,8 @@ with quality spread `alpha_spread`; the last H market ticks of a day are the nex
 Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`),
 its trajectories without replacement among the (episode, day, advertiser) of its days, with
 `numpy.random.default_rng` seeded from `config.seed`.
+
+Replications over markets, each from a traced key and compiled once: `vamo_jax.data.markets`.
 """
 
 from __future__ import annotations
@@ -53,20 +55,32 @@ def episodes_needed(config: DataConfig) -> int:
     return need
 
 
+def market_only(config: DataConfig) -> DataConfig:
+    """`config` with the fields that do not shape the simulation (tasks, split sizes, cache) set to
+    one value, so that configs differing only in them share one compilation."""
+    return dataclasses.replace(config, cache_dir=None, num_tasks=3, train_per_task=None,
+                               val_per_task=None, test_per_task=None)
+
+
 def simulate_logs(config: DataConfig):
     """Simulates every (episode, day): returns (world, trajectories (E, D, …), behaviour, keys)."""
-    # Only the market, the days and the episode count shape the simulation: normalise the other
-    # fields so that configs differing in them (tasks, split sizes, cache) share one compilation.
-    market_only = dataclasses.replace(config, cache_dir=None, num_tasks=3, train_per_task=None,
-                                      val_per_task=None, test_per_task=None)
-    world, traj, behaviour, sim_keys = _simulate_logs(market_only, episodes_needed(config))
+    world, traj, behaviour, sim_keys = _simulate_logs(market_only(config), episodes_needed(config))
     return jax.device_get(world), jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _simulate_logs(config: DataConfig, num_episodes: int):
+    return simulate_episodes(jax.random.key(config.seed), config, num_episodes)
+
+
+def simulate_episodes(key: jax.Array, config: DataConfig, num_episodes: int):
+    """The simulation of `simulate_logs` from `key` (traceable; `config.seed` is not read).
+
+    Returns (world, trajectories with leaves (E, D, …), behaviour `HeuristicParams` (E, D, N),
+    sim_keys (E, D, 2) uint32), E = `num_episodes`, D = num_days + 1.
+    """
     env = config.env
-    k_world, k_days = jax.random.split(jax.random.key(config.seed))
+    k_world, k_days = jax.random.split(key)
     world = market_lib.make_world(k_world, env, config.num_days + 1)
     days = jnp.arange(config.num_days + 1)
     keys = jax.vmap(lambda e: jax.vmap(lambda d: jax.random.fold_in(jax.random.fold_in(k_days, e), d))(days))(
@@ -90,13 +104,18 @@ def _simulate_logs(config: DataConfig, num_episodes: int):
     return world, traj, behaviour, sim_keys
 
 
+def candidates(days, num_episodes: int, advertisers) -> np.ndarray:
+    """(C, 3) int64 rows (episode, day, advertiser) of `advertisers` on `days`, sorted by (day, episode, advertiser)."""
+    return np.array([(e, d, n) for d in days for e in range(num_episodes) for n in advertisers],
+                    dtype=np.int64).reshape(-1, 3)
+
+
 def _select(config: DataConfig, split: str, task_of_adv: np.ndarray, num_episodes: int, rng) -> np.ndarray:
     """(M, 3) rows (episode, day, advertiser), sorted by (learning task, day, episode, advertiser)."""
     rows = []
     per_task = config.per_task(split)
     for k in range(config.num_tasks):
-        cand = np.array([(e, d, n) for d in config.split_days()[split] for e in range(num_episodes)
-                         for n in np.flatnonzero(task_of_adv == k)], dtype=np.int64).reshape(-1, 3)
+        cand = candidates(config.split_days()[split], num_episodes, np.flatnonzero(task_of_adv == k))
         if per_task is not None:
             if per_task[k] > len(cand):
                 raise ValueError(f"{split}: asked for {per_task[k]} trajectories of task {k}, only {len(cand)} exist.")
