@@ -479,19 +479,19 @@ def market_delta_m_ci(method, baseline, /, *, seed: int, scored=None, **options)
     Args:
       method, baseline: (M, S, K) or (M, S, K, D) per-replication, per-task returns.
       seed: the resampling's random seed.
-      scored: (K,) bool, the tasks Δm% is over (default: where the baseline's mean is > 0).
+      scored: (K,) bool, the tasks Δm% is over (default: `scored_tasks` of the baseline).
       options: as `cluster_bootstrap_ci`.
     """
     a, b = market_seed_means(method, 3), market_seed_means(baseline, 3)
     if a.shape != b.shape:
         raise ValueError(f"paired comparison needs equal shapes (markets and seeds paired), got {a.shape} and {b.shape}.")
-    scored = b.mean((0, 1)) > 0 if scored is None else np.asarray(scored, bool)
+    scored = scored_tasks(b.mean((0, 1))) if scored is None else np.asarray(scored, bool)
     if not scored.any():
         return Interval(float("nan"), float("nan"), float("nan"), "the baseline earns nothing on any task.")
 
     def statistic(m, base):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return delta_m_of_means(m[..., scored], base[..., scored])
+            return delta_m(m[..., scored], base[..., scored])
 
     return cluster_bootstrap_ci(statistic, [a, b], seed=seed, **options)
 
