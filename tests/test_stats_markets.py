@@ -7,8 +7,8 @@ import scipy.stats
 
 from vamo_jax.stats import (
     cluster_bootstrap_ci,
+    delta_m,
     delta_m_ci,
-    delta_m_of_means,
     market_delta_m_ci,
     market_difference_ci,
     market_mean_ci,
@@ -175,10 +175,10 @@ def test_delta_m_over_whole_markets_agrees_with_scipys_paired_bootstrap_of_the_m
     method = base + rng.normal(np.array([0.2, -0.1, 0.3])[:, None], 0.4, (25, 1, 3, 1))  # per-market gains
     ours = market_delta_m_ci(method, base, seed=0, resample_seeds=False)
     a, b = method.mean((1, 3)), base.mean((1, 3))  # (M, K) market means
-    assert ours.estimate == pytest.approx(float(delta_m_of_means(a.mean(0), b.mean(0))))
+    assert ours.estimate == pytest.approx(float(delta_m(a.mean(0), b.mean(0))))
 
     def statistic(x, y, axis):  # scipy moves the market axis last: (K, …, M), the tasks first
-        return delta_m_of_means(np.moveaxis(x.mean(axis), 0, -1), np.moveaxis(y.mean(axis), 0, -1))
+        return delta_m(np.moveaxis(x.mean(axis), 0, -1), np.moveaxis(y.mean(axis), 0, -1))
 
     theirs = scipy.stats.bootstrap((a, b), statistic, paired=True, method="BCa", n_resamples=9999,
                                    rng=np.random.default_rng(1)).confidence_interval
