@@ -34,7 +34,7 @@ def test_tiny_run_writes_results_table_and_plots(finished, capsys):
     assert set(results["premise"]["gradient_cosine"]) == {"test_vs_val", "test_vs_train"}
     assert results["timing"]["vamo"]["steps_per_s"] > 0
     assert "| vamo |" in (finished / "results.md").read_text()
-    for name in ("task_weights.png", "losses.png", "returns.png"):
+    for name in ("task_weights.png", "losses.png", "scores.png"):
         assert (finished / name).stat().st_size > 1000
     assert (finished / "checkpoints" / "vamo" / "8").exists()
     recorded = results["config"]  # the full config, so results.json tells which run made it

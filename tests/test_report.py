@@ -8,7 +8,7 @@ import pytest
 
 from vamo_jax import figures as figures_module
 from vamo_jax.mtl.metrics import delta_m
-from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
+from vamo_jax.figures import plot_delta_m, plot_scores, plot_training
 from vamo_jax.report import markdown_table, summarize, traffic_summary, write_atomic, write_results
 from vamo_jax.stats import delta_m_ci, probability_of_improvement
 
@@ -30,7 +30,7 @@ def test_summary_schema_delta_m_and_files(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["methods"]["vamo"]["delta_m"] == vamo["delta_m"]
     history = {"steps": np.arange(20), "losses": np.ones((2, 20, 2)), "weights": np.full((2, 20, 2), 0.5),
                "val_steps": np.array([10, 20]), "val_losses": np.ones((2, 2, 2))}
-    paths = plot_training(tmp_path, {"stl": history, "vamo": history}, ["gmv", "cart"]) + [plot_returns(tmp_path, results)]
+    paths = plot_training(tmp_path, {"stl": history, "vamo": history}, ["gmv", "cart"]) + [plot_scores(tmp_path, results)]
     assert all(p.stat().st_size > 1000 for p in paths)
     with pytest.raises(ValueError, match="baseline 'stl' has no results"):
         summarize({"vamo": returns["vamo"]}, ["gmv", "cart"])
@@ -85,7 +85,7 @@ def test_many_tasks_table_and_figures_stay_readable(tmp_path):
     history = {"steps": np.arange(3), "weights": np.full((2, 3, 8), 1 / 8), "losses": np.ones((2, 3, 8)),
                "val_steps": np.arange(2), "val_losses": np.ones((2, 2, 8))}
     plot_training(tmp_path, {"vamo": history}, tasks)
-    plot_returns(tmp_path, results)
+    plot_scores(tmp_path, results)
     from matplotlib.image import imread
 
     assert imread(tmp_path / "losses.png").shape[1] < 2500  # MAX_TASK_PANELS panels wide, not 8
@@ -169,7 +169,7 @@ def test_the_plots_draw_the_ci_not_the_std(tmp_path, monkeypatch):
     figures = []
     monkeypatch.setattr(figures_module, "save_figure", lambda fig, path: figures.append(fig) or path)
     plot_delta_m(tmp_path, results)
-    plot_returns(tmp_path, results)
+    plot_scores(tmp_path, results)
     from matplotlib.container import BarContainer
 
     delta_ax, gmv_ax = figures[0].axes[0], figures[1].axes[0]

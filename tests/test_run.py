@@ -55,7 +55,7 @@ def test_rows_delta_m_and_files(tmp_path, monkeypatch):
     assert results["methods"]["equal"]["delta_m"] == pytest.approx(50 / 3)
     assert json.loads((tmp_path / "results.json").read_text())["variants"]["all"] == ["train.methods=vamo,equal"]
     assert "| equal |" in (tmp_path / "results.md").read_text()
-    for name in ("delta_m.png", "returns.png", "task_weights.png"):
+    for name in ("delta_m.png", "scores.png", "task_weights.png"):
         assert (tmp_path / name).stat().st_size > 1000
 
 

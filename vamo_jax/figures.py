@@ -1,4 +1,4 @@
-"""The figures of a run: task weights, training and validation losses, returns and Δm% with their
+"""The figures of a run: task weights, training and validation losses, scores and Δm% with their
 confidence intervals. Each PNG is written to a temporary name and renamed (`save_figure`)."""
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def _error_bar(ci: dict) -> list[list[float]]:
     return [[max(ci["estimate"] - ci["low"], 0.0)], [max(ci["high"] - ci["estimate"], 0.0)]]
 
 
-def plot_returns(workdir: Path, results: dict) -> Path:
-    """Test-day return per task and method: bars at the seed mean, error bars the 95% bootstrap CI
+def plot_scores(workdir: Path, results: dict) -> Path:
+    """Scored-day score per task and method: bars at the seed mean, error bars the 95% bootstrap CI
     of the mean (none below `stats.MIN_SEEDS` seeds), every seed a dot."""
     import matplotlib
 
@@ -84,9 +84,9 @@ def plot_returns(workdir: Path, results: dict) -> Path:
             ci = results["methods"][method]["per_task_ci"][task]
             ax.bar(i, entry["mean"], yerr=_error_bar(ci), alpha=0.6, capsize=3)
             ax.scatter(np.full(len(entry["seeds"]), i), entry["seeds"], color="k", s=8, zorder=3)
-        ax.set(title=f"{task}: test-day return (95% CI)", xticks=range(len(methods)))
+        ax.set(title=f"{task}: score (95% CI)", xticks=range(len(methods)))
         ax.set_xticklabels(methods, rotation=30)
-    return save_figure(fig, Path(workdir) / "returns.png")
+    return save_figure(fig, Path(workdir) / "scores.png")
 
 
 def plot_delta_m(workdir: Path, results: dict, name: str = "delta_m.png") -> Path:

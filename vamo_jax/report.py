@@ -28,7 +28,7 @@ REFERENCE_BIDDERS = {"logged_behaviour": "logged behaviour policies",
 
 
 def summarize(
-    returns: Mapping[str, np.ndarray],
+    scores: Mapping[str, np.ndarray],
     tasks: Sequence[str],
     baseline: str = "stl",
     extra: Mapping[str, Mapping[str, np.ndarray]] | None = None,
@@ -36,14 +36,14 @@ def summarize(
 ) -> dict:
     """The results dictionary.
 
-    Δm% (paper §4.1) is taken over the tasks where the baseline's mean return is > 0 (a task
+    Δm% (paper §4.1) is taken over the tasks where the baseline's mean score is > 0 (a task
     whose baseline earns nothing has no relative change); `tasks_left_out` counts the others.
     Every method is compared with the baseline and with each of `COMPARED_WITH` present (paired on
-    seeds, `vamo_jax.stats`): Δm% and each task's return difference with their 95% bootstrap
+    seeds, `vamo_jax.stats`): Δm% and each task's score difference with their 95% bootstrap
     CIs, `resolved` where the CI excludes 0, and the probability of improvement.
 
     Args:
-      returns: method -> (S, K) per-seed, per-task test-day return, or (S, K, D) with D test
+      scores: method -> (S, K) per-seed, per-task score of the scored day, or (S, K, D) with D test
         draws (averaged within a seed: the seed is the resampling unit of the CIs).
       tasks: the K task names.
       baseline: the method Δm% is measured against (STL in the paper).
@@ -56,30 +56,30 @@ def summarize(
       are made}, "methods": {name: {"per_task": {task: {"mean", "std", "seeds", "draws"}}, "per_task_ci":
       {task: interval}, "delta_m": Δm% of the seed means, "delta_m_seeds": Δm% of each seed,
       "delta_m_std": their std, "tasks_left_out": …, "mean_rank": …, "comparisons": {compared row:
-      {"delta_m": interval, "per_task": {task: interval of the return difference method −
+      {"delta_m": interval, "per_task": {task: interval of the score difference method −
       compared row}, "probability_of_improvement": {"mean", "per_task": {task: P}}}}, "metrics":
       {metric: {task: {"mean", "std", "seeds", "draws"}}}}}}, with a "note" when tasks are left out. An
       interval is {"estimate", "low", "high", "resolved"[, "note"]}; low/high are null when
       there is no interval (fewer than `stats.MIN_SEEDS` seeds, or a degenerate bootstrap: the
       note says which).
     """
-    if baseline not in returns:
-        raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(returns)}.")
-    raw, returns = returns, {m: stats.seed_means(r, 2) for m, r in returns.items()}
-    base_mean = returns[baseline].mean(0)
+    if baseline not in scores:
+        raise ValueError(f"the baseline {baseline!r} has no results; methods: {sorted(scores)}.")
+    raw, scores = scores, {m: stats.seed_means(r, 2) for m, r in scores.items()}
+    base_mean = scores[baseline].mean(0)
     scored = stats.scored_tasks(base_mean)
-    compared_with = [baseline] + [r for r in COMPARED_WITH if r in returns and r != baseline]
-    ranks = mean_rank({m: r.mean(0) for m, r in returns.items()})
+    compared_with = [baseline] + [r for r in COMPARED_WITH if r in scores and r != baseline]
+    ranks = mean_rank({m: r.mean(0) for m, r in scores.items()})
     out = {"tasks": list(tasks), "baseline": baseline, "compared_with": compared_with,
            "ci": {"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
-                  "seed": ci_seed, "num_seeds": int(returns[baseline].shape[0]),
+                  "seed": ci_seed, "num_seeds": int(scores[baseline].shape[0]),
                   "unit": "training seed, paired across methods; test draws averaged within a seed"},
            "methods": {}}
     if not scored.all():
         left_out = [t for t, s in zip(tasks, scored) if not s]
         out["note"] = (f"Δm% is over {int(scored.sum())} of {len(tasks)} tasks: the baseline earns nothing on "
                        f"{', '.join(left_out[:6])}{' …' if len(left_out) > 6 else ''}.")
-    for method, r in returns.items():
+    for method, r in scores.items():
         dm, per_seed = stats.delta_m_seeds(r, base_mean)
         entry = {
             "per_task": _per_task(raw[method], tasks),
@@ -89,7 +89,7 @@ def summarize(
             "delta_m_std": float(np.std(per_seed)) if per_seed else float("nan"),
             "tasks_left_out": int((~scored).sum()),
             "mean_rank": ranks[method],
-            "comparisons": {other: paired_comparison(r, returns[other], tasks, ci_seed)
+            "comparisons": {other: paired_comparison(r, scores[other], tasks, ci_seed)
                             for other in compared_with if other != method},
         }
         if extra:
@@ -98,24 +98,24 @@ def summarize(
     return out
 
 
-def traffic_summary(returns: Mapping[str, np.ndarray], tasks: Sequence[str], baseline: str = "stl") -> dict:
+def traffic_summary(scores: Mapping[str, np.ndarray], tasks: Sequence[str], baseline: str = "stl") -> dict:
     """How the spread of each method's results splits between training seeds and test traffic
-    (`stats.variance_split`), from returns (S, K, D) per seed, task and draw ((S, K): one draw).
+    (`stats.variance_split`), from scores (S, K, D) per seed, task and draw ((S, K): one draw).
 
     Returns:
       {"draws": D, "methods": {method: {"per_task": {task: split}, "delta_m_vs_<baseline>": split
       of the per-(seed, draw) paired Δm% difference method − baseline (same seed index, same
       draw), over the tasks the baseline scores}}}.
     """
-    returns = {m: np.asarray(r, np.float64) for m, r in returns.items()}
-    returns = {m: r[..., None] if r.ndim == 2 else r for m, r in returns.items()}
-    base = returns[baseline]
+    scores = {m: np.asarray(r, np.float64) for m, r in scores.items()}
+    scores = {m: r[..., None] if r.ndim == 2 else r for m, r in scores.items()}
+    base = scores[baseline]
     if base.ndim != 3:
-        raise ValueError(f"traffic_summary needs returns (S, K, D) or (S, K), got shape {base.shape}.")
+        raise ValueError(f"traffic_summary needs scores (S, K, D) or (S, K), got shape {base.shape}.")
     base_mean = base.mean((0, 2))
     scored = stats.scored_tasks(base_mean)
     out = {"draws": int(base.shape[2]), "methods": {}}
-    for method, r in returns.items():
+    for method, r in scores.items():
         entry = {"per_task": {t: stats.variance_split(r[:, k, :]) for k, t in enumerate(tasks)}}
         if method != baseline and scored.any() and r.shape == base.shape:
             dm = lambda x: stats.delta_m(np.moveaxis(x, 1, -1)[..., scored], base_mean[scored])  # noqa: E731
@@ -129,7 +129,7 @@ def paired_comparison(method: np.ndarray, other: np.ndarray, tasks: Sequence[str
 
     Returns:
       {"delta_m": interval of Δm% (over the tasks the other row scores), "per_task": {task:
-      interval of the return difference}, "probability_of_improvement": {"mean", "per_task"}}.
+      interval of the score difference}, "probability_of_improvement": {"mean", "per_task"}}.
     """
     mean, per_task = stats.probability_of_improvement(method, other)
     return {
@@ -161,7 +161,7 @@ RESOLVED_MARKS = ("*", "†")
 """Marks of a resolved difference (CI excludes 0) against the baseline and against equal."""
 
 
-def markdown_table(results: dict, title: str = "Test-day return per task (mean [95% CI] over seeds)") -> str:
+def markdown_table(results: dict, title: str = "Test-day score per task (mean [95% CI] over seeds)") -> str:
     """The Table-1-shaped table of `summarize`'s results, with CIs and resolved marks.
 
     A task cell is `mean [low, high]` (the 95% bootstrap CI of the mean), followed by `*` when its
@@ -208,7 +208,7 @@ def markdown_table(results: dict, title: str = "Test-day return per task (mean [
         lines += ["", f"(no CI): no interval, fewer than {stats.MIN_SEEDS} seeds or a degenerate bootstrap "
                       "(the reason is in results.json)."]
     if not tasks:
-        lines += ["", f"{len(results['tasks'])} tasks: their per-task returns are in results.json."]
+        lines += ["", f"{len(results['tasks'])} tasks: their per-task scores are in results.json."]
     if "note" in results:
         lines += ["", results["note"]]
     return "\n".join(lines)

@@ -34,7 +34,7 @@ from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
 from vamo_jax.eval_config import EvalConfig
 from vamo_jax.evaluate import (fixed_multiplier_totals, hindsight_multipliers, logged_totals, make_evaluator,
                                 task_targets)
-from vamo_jax.figures import plot_delta_m, plot_returns, plot_training
+from vamo_jax.figures import plot_delta_m, plot_scores, plot_training
 from vamo_jax.loop import fit_method
 from vamo_jax.premise import measure_held_out, measure_premise
 from vamo_jax.report import (config_record, held_out_table, markdown_table, reference_bidders_table, summarize,
@@ -152,7 +152,7 @@ def run(config, workdir, resume: bool = False, stop_after_step: int | None = Non
     if jax.process_index() == 0:  # every process holds the results; one writes them
         write_results(workdir, results, table)
         plot_training(workdir, histories, tasks, weighted)
-        plot_returns(workdir, results)
+        plot_scores(workdir, results)
         plot_delta_m(workdir, results)
     print("\n" + table)
     return results

@@ -170,7 +170,7 @@ def task_difference_cis(method, baseline, *, seed: int, **options) -> list[Inter
 
 
 def scored_tasks(baseline_mean) -> np.ndarray:
-    """(K,) bool: the tasks Δm% is over, those where the baseline's mean return is > 0 (a task whose
+    """(K,) bool: the tasks Δm% is over, those where the baseline's mean score is > 0 (a task whose
     baseline earns nothing has no relative change)."""
     return np.asarray(baseline_mean) > 0
 
