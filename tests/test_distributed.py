@@ -41,7 +41,7 @@ from process 0 only while process 1's cache keys differ from process 0's, so pro
 every program in every run. The single-task state (a task axis behind the seed axis) is sharded
 by the same `put_seeds` (`test_padding_and_sharding_on_two_and_four_devices`). The suite runs two
 processes once, resuming the one-device run from step 4."""
-WRITTEN_BY_PROCESS_0 = ("config.json", "results.json", "results.md", "returns.png", "losses.png")
+WRITTEN_BY_PROCESS_0 = ("config.json", "results.json", "results.md", "scores.png", "losses.png")
 
 # Runs `python -m vamo_jax.main ARGS…`, logging every file it opens for writing to LOG (argv[1]).
 _AUDITED_MAIN = textwrap.dedent("""
