@@ -116,6 +116,23 @@ def stacked_sq_norms(stacked: chex.ArrayTree) -> chex.Array:
     return sum(jax.tree.leaves(per_leaf))
 
 
+def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
+    """Σ_k w_k g_k for a pytree with a leading axis K; weights (K,)."""
+    return jax.tree.map(lambda g: jnp.tensordot(weights.astype(g.dtype), g, axes=1), stacked)
+
+
+def check_stacked(updates: chex.ArrayTree, num_tasks: int) -> None:
+    """Refuse per-task gradients without a leading task axis of size K on every leaf."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(updates):
+        if leaf.ndim == 0 or leaf.shape[0] != num_tasks:
+            raise ValueError(
+                f"per-task gradients must carry a leading task axis of size num_tasks={num_tasks}; "
+                f"leaf {jax.tree_util.keystr(path)} has shape {leaf.shape}. Pass the stacked "
+                "gradients of `per_task_grads` (optax.MultiSteps around the whole chain feeds "
+                "param-shaped zeros: wrap only the optimiser after VAMO)."
+            )
+
+
 def _check_losses(losses) -> None:
     if losses.ndim != 1:
         raise ValueError(

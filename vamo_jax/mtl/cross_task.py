@@ -30,7 +30,8 @@ import jax
 import jax.numpy as jnp
 
 from vamo_jax.mtl import alignment as alignment_lib
-from vamo_jax.mtl.vamo import VamoHyperparams, combine, is_refresh_step, refreshed_weights
+from vamo_jax.mtl.alignment import combine
+from vamo_jax.mtl.vamo import VamoHyperparams, is_refresh_step, refreshed_weights
 
 CrossLossesFn = Callable[[chex.ArrayTree], chex.Array]
 

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import optax
 
 from vamo_jax.mtl import alignment as alignment_lib
+from vamo_jax.mtl.alignment import check_stacked, combine
+from vamo_jax.mtl.temperature import entropy_matched_temperature, task_weights
 
 Temperature = float | Callable[[chex.Numeric], chex.Numeric]
 ALIGNMENTS = ("validation", "train")
@@ -97,8 +99,6 @@ class VamoHyperparams:
         """λ of a refresh: the configured one, or the entropy-matched one when `target_entropy` is set."""
         if self.target_entropy is None or self.num_tasks == 1:
             return self.temperature_at(count)
-        from vamo_jax.mtl.temperature import entropy_matched_temperature
-
         return entropy_matched_temperature(alignment, self.target_entropy * math.log(self.num_tasks))
 
 
@@ -112,21 +112,6 @@ def _check_temperature(temperature) -> None:
             f"temperature (λ) must be > 0, got {temperature!r}: use a small λ (e.g. 1e-6) for "
             "greedy weights or math.inf for equal weights."
         )
-
-
-def task_weights(alignment: chex.Array, temperature: chex.Numeric) -> chex.Array:
-    """w = softmax(m / λ) (eq. 9), finite for every λ > 0 including λ → 0 and λ = ∞.
-
-    Args:
-      alignment: (K,) m.
-      temperature: λ > 0.
-
-    Returns:
-      (K,) a point of the simplex: the argmax set shares the mass as λ → 0, uniform as λ → ∞.
-    """
-    shifted = alignment - jnp.max(alignment)
-    logits = jnp.where(shifted == 0, 0.0, shifted / temperature)
-    return jax.nn.softmax(logits)
 
 
 def init_state(num_tasks: int, dtype=jnp.float32) -> VamoState:
@@ -179,17 +164,6 @@ def refreshed_weights(
     return task_weights(m, hp.temperature_for(count, m)), m
 
 
-def _check_stacked(updates: chex.ArrayTree, num_tasks: int) -> None:
-    for path, leaf in jax.tree_util.tree_leaves_with_path(updates):
-        if leaf.ndim == 0 or leaf.shape[0] != num_tasks:
-            raise ValueError(
-                f"per-task gradients must carry a leading task axis of size num_tasks={num_tasks}; "
-                f"leaf {jax.tree_util.keystr(path)} has shape {leaf.shape}. Pass the stacked "
-                "gradients of `per_task_grads` (optax.MultiSteps around the whole chain feeds "
-                "param-shaped zeros: wrap only the optimiser after VAMO)."
-            )
-
-
 def _need_val_grad(hp: VamoHyperparams, val_grad) -> None:
     if hp.alignment == "validation" and val_grad is None:
         raise ValueError(
@@ -205,11 +179,6 @@ def _refreshed_from_stacked(hp: VamoHyperparams, stacked, val_grad, count):
     task_sq = alignment_lib.stacked_sq_norms(stacked) if hp.normalize == "cosine" else None
     target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
     return refreshed_weights(hp, raw, target_sq, task_sq, count)
-
-
-def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
-    """Σ_k w_k g_k for a pytree with a leading axis K."""
-    return jax.tree.map(lambda g: jnp.tensordot(weights.astype(g.dtype), g, axes=1), stacked)
 
 
 def vamo_transform(
@@ -243,7 +212,7 @@ def vamo_transform(
 
     def update_fn(updates, state: VamoState, params=None, *, val_grad=None, **extra_args):
         del params, extra_args
-        _check_stacked(updates, num_tasks)
+        check_stacked(updates, num_tasks)
         _need_val_grad(hp, val_grad)
         refresh = is_refresh_step(state.count, update_every)
         weights, m = jax.lax.cond(

@@ -14,11 +14,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vamo_jax.mtl.vamo import _check_stacked, combine
+from vamo_jax.mtl.alignment import check_stacked, combine
 
 __all__ = ["WeightsState", "combine", "gram", "check_stacked", "require_task_losses"]
-
-check_stacked = _check_stacked
 _TINY = 1e-12
 
 
