@@ -14,9 +14,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vamo_jax.mtl.alignment import check_stacked, combine
+from vamo_jax.mtl.alignment import check_extra_args, check_stacked, combine
 
-__all__ = ["WeightsState", "combine", "gram", "check_stacked", "require_task_losses"]
+__all__ = ["WeightsState", "check_extra_args", "check_stacked", "combine", "gram", "require_task_losses"]
 _TINY = 1e-12
 
 
@@ -51,7 +51,8 @@ def gram_weighting(num_tasks: int, weights_of_gram, update_every: int = 1) -> op
         return init_weights_state(num_tasks)
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        check_extra_args(extra_args)
         check_stacked(updates, num_tasks)
         if update_every == 1:
             w = weights_of_gram(gram(updates))
@@ -116,6 +117,17 @@ def require_task_losses(method: str, task_losses, num_tasks: int) -> chex.Array:
     if task_losses.shape != (num_tasks,):
         raise ValueError(f"task_losses must have shape ({num_tasks},), got {task_losses.shape}.")
     return task_losses
+
+
+def keep_if_finite(task_losses: chex.Array, new_state: NamedTuple, state: NamedTuple) -> NamedTuple:
+    """A loss-based method's state after a step: unchanged but for `count` when a loss is NaN or inf.
+
+    Without it one non-finite loss would poison the learned weights for good (FAMO's logits, UW's
+    log-variances, DWA's epoch means); with finite losses `new_state` passes unchanged.
+    """
+    finite = jnp.all(jnp.isfinite(task_losses))
+    kept = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
+    return kept._replace(count=new_state.count)
 
 
 def key_data(seed: int) -> chex.Array:

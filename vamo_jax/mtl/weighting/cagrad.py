@@ -55,7 +55,8 @@ def cagrad(num_tasks: int, c: float = 0.4, num_iters: int = 100) -> optax.Gradie
         return jnp.where(_common.is_zero(G), b, eff)
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         w = weights_of(_common.gram(updates))
         return _common.combine(updates, w), _common.WeightsState(state.count + 1, w)
