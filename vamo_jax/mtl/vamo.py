@@ -55,7 +55,9 @@ class VamoHyperparams:
 
     Attributes:
       num_tasks: K ≥ 1.
-      temperature: λ > 0 (float, `math.inf` for equal weighting) or a schedule count -> λ.
+      temperature: λ > 0 (float, `math.inf` for equal weighting), a schedule count -> λ, or a
+        traced scalar (`optax.inject_hyperparams`). On raw alignments λ's meaning changes as
+        the gradient norm falls: prefer normalize="val_norm" with λ of order 0.1 (README).
       update_every: refresh the weights every this many steps (≥ 1); the paper uses 5.
       alignment: "validation" (m_k = ⟨g_val, g_k⟩) or "train" (the paper's w/o held-out
         validation ablation: the target is the mean training gradient (1/K) Σ_k g_k).
