@@ -20,8 +20,7 @@ import jax.numpy as jnp
 
 from benchmarks._timing import amortised_steps, scanned_steps, time_fn
 from tests._tiny_transformer import TinyCausalTransformer, make_task_losses_fn, mixed_batch
-from vamo_jax.mtl import VamoHyperparams, per_task_grads, vamo_gradient, vamo_transform
-from vamo_jax.mtl.vamo import init_state
+from vamo_jax.mtl import VamoHyperparams, init_vamo_state, per_task_grads, vamo_gradient, vamo_transform
 
 BATCH, SEQ, FEATURES, LR, EVERY = 256, 16, 8, 1e-2, 5
 
@@ -63,7 +62,7 @@ def build(num_tasks: int):
         return sgd(p, g), s
 
     steps = [scanned_steps(f, EVERY) for f in (plain, explicit, fast)] + [amortised_steps(vamo_step, EVERY)]
-    return params, tx.init(params), init_state(num_tasks), steps
+    return params, tx.init(params), init_vamo_state(num_tasks), steps
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ Two paths:
 
 from __future__ import annotations
 
+import difflib
 from typing import Callable
 
 import chex
@@ -36,6 +37,7 @@ def per_task_grads(task_losses_fn: TaskLossesFn, params: chex.ArrayTree):
     Returns:
       losses: (K,); grads: the params pytree with a leading axis K on every leaf.
     """
+    check_floating(params)
     losses, vjp_fn = jax.vjp(task_losses_fn, params)
     _check_losses(losses)
     basis = jnp.eye(losses.shape[0], dtype=losses.dtype)
@@ -114,6 +116,76 @@ def stacked_sq_norms(stacked: chex.ArrayTree) -> chex.Array:
         stacked,
     )
     return sum(jax.tree.leaves(per_leaf))
+
+
+def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
+    """Σ_k w_k g_k for a pytree with a leading axis K; weights (K,)."""
+    return jax.tree.map(lambda g: jnp.tensordot(weights.astype(g.dtype), g, axes=1), stacked)
+
+
+def check_stacked(updates: chex.ArrayTree, num_tasks: int) -> None:
+    """Refuse per-task gradients without a leading task axis of size K on every leaf."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(updates):
+        if leaf.ndim == 0 or leaf.shape[0] != num_tasks:
+            raise ValueError(
+                f"per-task gradients must carry a leading task axis of size num_tasks={num_tasks}; "
+                f"leaf {jax.tree_util.keystr(path)} has shape {leaf.shape}. Pass the stacked "
+                "gradients of `per_task_grads` (optax.MultiSteps around the whole chain feeds "
+                "param-shaped zeros: wrap only the optimiser after VAMO)."
+            )
+
+
+EXTRA_ARGS = ("task_losses", "val_grad")
+
+
+def check_extra_args(extra_args: dict) -> None:
+    """Refuse a misspelt extra argument of a weighting transform (e.g. `val_grads=`, `task_loss=`).
+
+    Every transform ignores the extra arguments it does not need (one training step serves all
+    methods, and `optax.chain` passes every extra argument to every member), so an unknown name
+    is refused only when it is a near miss of one of ours, never another transform's own.
+    """
+    for name in extra_args:
+        if name not in EXTRA_ARGS:
+            close = difflib.get_close_matches(name, EXTRA_ARGS, n=1, cutoff=0.75)
+            if close:
+                raise ValueError(f"unknown extra argument {name}=: did you mean {close[0]}=?")
+
+
+def check_val_grad(val_grad: chex.ArrayTree, like: chex.ArrayTree, what: str) -> None:
+    """Refuse a `val_grad` that is not one gradient shaped like `like` (params, or one task's row).
+
+    A stacked (K-leading) val_grad would otherwise broadcast into wrong alignments silently.
+    """
+    want, got = jax.tree.structure(like), jax.tree.structure(val_grad)
+    if want != got:
+        raise ValueError(
+            f"val_grad must be a pytree like {what}: g_val = ∇ of the validation loss, one gradient "
+            f"(no task axis). Its structure {got} differs from {want}."
+        )
+    for path, g, p in zip(
+        (jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_leaves_with_path(like)),
+        jax.tree.leaves(val_grad), jax.tree.leaves(like),
+    ):
+        if jnp.shape(g) != jnp.shape(p):
+            stacked = jnp.ndim(g) == jnp.ndim(p) + 1 and jnp.shape(g)[1:] == jnp.shape(p)
+            hint = (" It looks stacked (a leading task axis): pass the gradient of the mean validation "
+                    "loss, not per-task validation gradients." if stacked else "")
+            raise ValueError(
+                f"val_grad leaf {path} has shape {jnp.shape(g)} but {what} have {jnp.shape(p)}: g_val must "
+                f"be one gradient shaped like the parameters.{hint}"
+            )
+
+
+def check_floating(params: chex.ArrayTree, what: str = "params") -> None:
+    """Refuse a parameter leaf that cannot be differentiated (an integer or boolean array)."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+            raise ValueError(
+                f"{what} leaf {jax.tree_util.keystr(path)} has dtype {jnp.result_type(leaf)}: per-task "
+                "gradients need floating parameters. Keep integer state (counters, step numbers, "
+                "batch statistics' counts) out of the differentiated pytree, or cast it to float."
+            )
 
 
 def _check_losses(losses) -> None:

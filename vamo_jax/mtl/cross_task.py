@@ -30,7 +30,8 @@ import jax
 import jax.numpy as jnp
 
 from vamo_jax.mtl import alignment as alignment_lib
-from vamo_jax.mtl.vamo import VamoHyperparams, combine, is_refresh_step, refreshed_weights
+from vamo_jax.mtl.alignment import combine
+from vamo_jax.mtl.vamo import VamoHyperparams, is_refresh_step, keep_finite, refreshed_weights
 
 CrossLossesFn = Callable[[chex.ArrayTree], chex.Array]
 
@@ -42,11 +43,14 @@ class CrossTaskState(NamedTuple):
       count: () int32, number of updates so far.
       weights: (K, K) w[i, k], the weight of source i for target k; every column on the simplex.
       alignment: (K, K) m[i, k] of the last refresh (after normalisation, if any).
+      skipped: () int32, refreshes with a non-finite alignment or weight; each kept the previous
+        weights (`vamo.keep_finite`).
     """
 
     count: chex.Array
     weights: chex.Array
     alignment: chex.Array
+    skipped: chex.Array
 
 
 def init_cross_task_state(num_tasks: int, dtype=jnp.float32) -> CrossTaskState:
@@ -55,6 +59,7 @@ def init_cross_task_state(num_tasks: int, dtype=jnp.float32) -> CrossTaskState:
         count=jnp.zeros((), jnp.int32),
         weights=jnp.full((num_tasks, num_tasks), 1.0 / num_tasks, dtype),
         alignment=jnp.zeros((num_tasks, num_tasks), dtype),
+        skipped=jnp.zeros((), jnp.int32),
     )
 
 
@@ -92,6 +97,7 @@ def cross_task_gradient(
             "validation losses of the targets), or hyperparameters with alignment='train'."
         )
     k = hp.num_tasks
+    alignment_lib.check_floating(params)
     if refresh is None:
         refresh = is_refresh_step(state.count, hp.update_every)
 
@@ -102,6 +108,11 @@ def cross_task_gradient(
         return jax.tree.map(lambda p, g: g.astype(p.dtype), params, grads)
 
     def refreshed():
+        combined, w, m, losses = refreshed_unchecked()
+        w, m, skipped = keep_finite(w, m, state.weights, state.alignment, state.skipped)
+        return combined(w), w, m, skipped, losses
+
+    def refreshed_unchecked():
         if hp.normalize == "cosine":
             return _refreshed_explicit(cross_losses_fn, params, hp, state.count, validation_gradients)
         losses, jvp, vjp = alignment_lib.linearize(cross_losses_fn, params)
@@ -115,19 +126,19 @@ def cross_task_gradient(
         columns = jax.lax.map(lambda a: jvp(a[0])[:, a[1]], (targets, jnp.arange(k)))
         w, m = _column_weights(hp, columns.T.astype(jnp.float32), alignment_lib.stacked_sq_norms(targets), None,
                                state.count)
-        return vjp(w / k), w, m, losses
+        return lambda weights: vjp(weights / k), w, m, losses
 
     def cached():
         losses, vjp_fn = jax.vjp(cross_losses_fn, params)
         _check_cross(losses, k)
         (grad,) = vjp_fn((state.weights / k).astype(losses.dtype))
-        return grad, state.weights, state.alignment, losses
+        return grad, state.weights, state.alignment, state.skipped, losses
 
     if isinstance(refresh, bool):
-        grad, w, m, losses = refreshed() if refresh else cached()
+        grad, w, m, skipped, losses = refreshed() if refresh else cached()
     else:
-        grad, w, m, losses = jax.lax.cond(refresh, refreshed, cached)
-    return grad, CrossTaskState(count=state.count + 1, weights=w, alignment=m), losses
+        grad, w, m, skipped, losses = jax.lax.cond(refresh, refreshed, cached)
+    return grad, CrossTaskState(count=state.count + 1, weights=w, alignment=m, skipped=skipped), losses
 
 
 def _column_weights(hp: VamoHyperparams, raw, target_sq_norms, task_sq_norms, count):
@@ -139,7 +150,10 @@ def _column_weights(hp: VamoHyperparams, raw, target_sq_norms, task_sq_norms, co
 
 
 def _refreshed_explicit(cross_losses_fn, params, hp: VamoHyperparams, count, validation_gradients):
-    """The refresh from the K² materialised gradients (for normalize="cosine")."""
+    """The refresh from the K² materialised gradients (for normalize="cosine").
+
+    Returns (weights (K, K) -> combined gradient, weights, alignments, losses (K, K)).
+    """
     k = hp.num_tasks
 
     def flat_losses(p):
@@ -159,7 +173,7 @@ def _refreshed_explicit(cross_losses_fn, params, hp: VamoHyperparams, count, val
     raw = sum(jax.tree.leaves(per_leaf))
     task_sq = alignment_lib.stacked_sq_norms(flat).reshape(k, k)
     w, m = _column_weights(hp, raw, alignment_lib.stacked_sq_norms(targets), task_sq, count)
-    return combine(flat, (w / k).reshape(-1)), w, m, losses.reshape(k, k)
+    return lambda weights: combine(flat, (weights / k).reshape(-1)), w, m, losses.reshape(k, k)
 
 
 def _check_cross(losses: chex.Array, num_tasks: int) -> None:

@@ -20,6 +20,11 @@ def task_losses(
     for any K (a `one_hot(task) * loss` reduction fed to `jit(jacrev)` was measured to return
     wrong rows for K ≥ 32 on jax 0.10.2 CPU).
 
+    Ids outside [0, num_tasks) would be dropped silently by the segment sum (ids 1..K instead of
+    0..K−1 lose task K and leave task 0 empty), so concrete ids (numpy, or a batch closed over by
+    a jitted function) are checked here; traced ids cannot be, so call `check_task_ids` where the
+    data is loaded.
+
     Args:
       per_example: (B,) loss of each example.
       task_ids: (B,) int task id of each example, in [0, num_tasks).
@@ -33,6 +38,8 @@ def task_losses(
     """
     chex.assert_rank(per_example, 1)
     chex.assert_shape(task_ids, per_example.shape)
+    if not isinstance(task_ids, jax.core.Tracer):
+        _check_id_range(np.asarray(task_ids), num_tasks, "task_ids")
     if example_weights is None:
         example_weights = jnp.ones_like(per_example)
     chex.assert_shape(example_weights, per_example.shape)
@@ -49,16 +56,21 @@ def check_task_ids(task_ids, num_tasks: int, *, where: str = "task_ids") -> None
       ValueError naming `where`, the bad value and the fix.
     """
     ids = np.asarray(task_ids)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"{where} must hold integer task ids, got dtype {ids.dtype}.")
-    if ids.size and (ids.min() < 0 or ids.max() >= num_tasks):
-        raise ValueError(
-            f"{where} holds ids in [{ids.min()}, {ids.max()}], outside [0, {num_tasks}): "
-            f"num_tasks={num_tasks} must count every task in the data."
-        )
+    _check_id_range(ids, num_tasks, where)
     missing = sorted(set(range(num_tasks)) - set(ids.ravel().tolist()))
     if missing:
         raise ValueError(
             f"{where}: task(s) {missing} have no samples; every task needs at least one "
             "trajectory (check the data split or lower num_tasks)."
+        )
+
+
+def _check_id_range(ids: np.ndarray, num_tasks: int, where: str) -> None:
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"{where} must hold integer task ids, got dtype {ids.dtype}.")
+    if ids.size and (ids.min() < 0 or ids.max() >= num_tasks):
+        raise ValueError(
+            f"{where} holds ids in [{ids.min()}, {ids.max()}], outside [0, {num_tasks}): ids must be "
+            f"0 … num_tasks − 1 (renumber ids 1 … K as 0 … K − 1), and num_tasks={num_tasks} must count "
+            "every task in the data."
         )

@@ -1,4 +1,7 @@
-"""Adaptive temperatures for VAMO: a λ schedule, and λ matched online to a weight entropy.
+"""VAMO's temperature λ: the weights softmax(m / λ), a λ schedule, and λ matched to a weight entropy.
+
+`task_weights(m, λ)` is eq. 9 itself; it lives here, below `vamo.py`, so that both VAMO and the
+entropy-matched λ use it without importing each other.
 
 The paper fixes λ (= 1, §4.1) and ablates it (Fig. 4). Two ways to let it move:
   * `exponential_schedule(start, end, steps)`: λ_t = start · (end / start)^{min(t / steps, 1)},
@@ -32,6 +35,21 @@ def exponential_schedule(start: float, end: float, steps: int) -> Callable[[chex
     return schedule
 
 
+def task_weights(alignment: chex.Array, temperature: chex.Numeric) -> chex.Array:
+    """w = softmax(m / λ) (eq. 9), finite for every λ > 0 including λ → 0 and λ = ∞.
+
+    Args:
+      alignment: (K,) m.
+      temperature: λ > 0.
+
+    Returns:
+      (K,) a point of the simplex: the argmax set shares the mass as λ → 0, uniform as λ → ∞.
+    """
+    shifted = alignment - jnp.max(alignment)
+    logits = jnp.where(shifted == 0, 0.0, shifted / temperature)
+    return jax.nn.softmax(logits)
+
+
 def weight_entropy(weights: chex.Array) -> chex.Array:
     """H(w) = −Σ_k w_k log w_k in nats (0 log 0 = 0)."""
     return -jnp.sum(jnp.where(weights > 0, weights * jnp.log(jnp.where(weights > 0, weights, 1.0)), 0.0))
@@ -49,8 +67,6 @@ def entropy_matched_temperature(alignment: chex.Array, target_entropy: chex.Nume
     Returns:
       () λ; the largest bracket end when every m_k is equal (any λ gives uniform weights).
     """
-    from vamo_jax.mtl.vamo import task_weights
-
     m = jnp.asarray(alignment, jnp.float32)
     scale = jnp.maximum(jnp.max(m) - jnp.min(m), 1e-30)
     lo, hi = jnp.log(1e-6 * scale), jnp.log(1e6 * scale)

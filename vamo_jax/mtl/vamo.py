@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import optax
 
 from vamo_jax.mtl import alignment as alignment_lib
+from vamo_jax.mtl.alignment import check_extra_args, check_stacked, check_val_grad, combine
+from vamo_jax.mtl.temperature import entropy_matched_temperature, task_weights
 
 Temperature = float | Callable[[chex.Numeric], chex.Numeric]
 ALIGNMENTS = ("validation", "train")
@@ -31,17 +33,20 @@ NORMALIZATIONS = (None, "val_norm", "cosine")
 
 
 class VamoState(NamedTuple):
-    """State of VAMO, the same for the transform and the fast path.
+    """State of VAMO, the same for the transform and the fast path (build it with `init_state`).
 
     Attributes:
       count: () int32, number of updates so far.
-      weights: (K,) task weights w in use (the simplex point of the last refresh).
-      alignment: (K,) alignments m of the last refresh (after normalisation, if any).
+      weights: (K,) task weights w in use (the simplex point of the last finite refresh).
+      alignment: (K,) alignments m of the last finite refresh (after normalisation, if any).
+      skipped: () int32, refreshes whose alignments or weights were not finite (a NaN or inf
+        loss or gradient); each kept the previous weights and alignments instead.
     """
 
     count: chex.Array
     weights: chex.Array
     alignment: chex.Array
+    skipped: chex.Array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +55,9 @@ class VamoHyperparams:
 
     Attributes:
       num_tasks: K ≥ 1.
-      temperature: λ > 0 (float, `math.inf` for equal weighting) or a schedule count -> λ.
+      temperature: λ > 0 (float, `math.inf` for equal weighting), a schedule count -> λ, or a
+        traced scalar (`optax.inject_hyperparams`). On raw alignments λ's meaning changes as
+        the gradient norm falls: prefer normalize="val_norm" with λ of order 0.1 (README).
       update_every: refresh the weights every this many steps (≥ 1); the paper uses 5.
       alignment: "validation" (m_k = ⟨g_val, g_k⟩) or "train" (the paper's w/o held-out
         validation ablation: the target is the mean training gradient (1/K) Σ_k g_k).
@@ -70,24 +77,17 @@ class VamoHyperparams:
     target_entropy: float | None = None
 
     def __post_init__(self):
-        if not isinstance(self.num_tasks, int) or isinstance(self.num_tasks, bool) or self.num_tasks < 1:
-            raise ValueError(f"num_tasks must be a positive int, got {self.num_tasks!r}.")
+        _check_static_int("num_tasks", self.num_tasks, "the number of tasks K")
         if not callable(self.temperature):
             _check_temperature(self.temperature)
-        if (
-            not isinstance(self.update_every, int)
-            or isinstance(self.update_every, bool)
-            or self.update_every < 1
-        ):
-            raise ValueError(
-                f"update_every must be an int ≥ 1 (refresh every that many steps), got {self.update_every!r}."
-            )
+        _check_static_int("update_every", self.update_every, "refresh every that many steps")
         if self.alignment not in ALIGNMENTS:
             raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {self.alignment!r}.")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}.")
 
-        if self.target_entropy is not None and not 0 < self.target_entropy < 1:
+        if (self.target_entropy is not None and not isinstance(self.target_entropy, jax.core.Tracer)
+                and not 0 < self.target_entropy < 1):
             raise ValueError(f"target_entropy must be a fraction of log K in (0, 1), got {self.target_entropy!r}.")
 
     def temperature_at(self, count: chex.Numeric) -> chex.Numeric:
@@ -97,12 +97,25 @@ class VamoHyperparams:
         """λ of a refresh: the configured one, or the entropy-matched one when `target_entropy` is set."""
         if self.target_entropy is None or self.num_tasks == 1:
             return self.temperature_at(count)
-        from vamo_jax.mtl.temperature import entropy_matched_temperature
-
         return entropy_matched_temperature(alignment, self.target_entropy * math.log(self.num_tasks))
 
 
+_INJECT_HINT = ("with optax.inject_hyperparams, pass static_args=('num_tasks', 'update_every') so that only "
+                "the temperature (and target_entropy) are injected")
+
+
+def _check_static_int(name: str, value, meaning: str) -> None:
+    if isinstance(value, (jax.Array, jax.core.Tracer)):
+        raise ValueError(f"{name} must be a static Python int ({meaning}), got an array {value!r}: {_INJECT_HINT}.")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be an int ≥ 1 ({meaning}), got {value!r}.")
+
+
 def _check_temperature(temperature) -> None:
+    if isinstance(temperature, jax.core.Tracer):
+        if jnp.ndim(temperature) != 0:
+            raise ValueError(f"temperature must be a scalar, got shape {jnp.shape(temperature)}.")
+        return  # a traced λ (optax.inject_hyperparams under jit): its value is the caller's
     try:
         value = float(temperature)
     except (TypeError, ValueError):
@@ -114,27 +127,43 @@ def _check_temperature(temperature) -> None:
         )
 
 
-def task_weights(alignment: chex.Array, temperature: chex.Numeric) -> chex.Array:
-    """w = softmax(m / λ) (eq. 9), finite for every λ > 0 including λ → 0 and λ = ∞.
+def init_state(num_tasks: int, dtype=jnp.float32) -> VamoState:
+    """VAMO's state before the first step: equal weights 1/K, zero alignments, count 0.
+
+    The fast path's initialiser (`vamo_gradient`, `vamo_fast_path`); the transform's `init`
+    returns the same. Exported as `vamo_jax.mtl.init_vamo_state`.
 
     Args:
-      alignment: (K,) m.
-      temperature: λ > 0.
-
-    Returns:
-      (K,) a point of the simplex: the argmax set shares the mass as λ → 0, uniform as λ → ∞.
+      num_tasks: K.
+      dtype: of the weights and alignments.
     """
-    shifted = alignment - jnp.max(alignment)
-    logits = jnp.where(shifted == 0, 0.0, shifted / temperature)
-    return jax.nn.softmax(logits)
-
-
-def init_state(num_tasks: int, dtype=jnp.float32) -> VamoState:
     return VamoState(
         count=jnp.zeros((), jnp.int32),
         weights=jnp.full((num_tasks,), 1.0 / num_tasks, dtype),
         alignment=jnp.zeros((num_tasks,), dtype),
+        skipped=jnp.zeros((), jnp.int32),
     )
+
+
+def keep_finite(weights: chex.Array, alignment: chex.Array, previous_weights: chex.Array,
+                previous_alignment: chex.Array, skipped: chex.Array):
+    """The non-finite policy of a refresh: new weights only when every weight and alignment is finite.
+
+    A NaN or inf loss makes the alignments, and so every weight, non-finite; cached weights would
+    then poison the next `update_every` − 1 steps. Instead the previous weights and alignments are
+    kept and `skipped` counts the refresh. With finite inputs the new values pass unchanged.
+
+    Args:
+      weights, alignment: the refresh's new values, any shape.
+      previous_weights, previous_alignment: the values in use, the same shapes.
+      skipped: () int32 count so far.
+
+    Returns:
+      (weights, alignment, skipped).
+    """
+    finite = jnp.all(jnp.isfinite(weights)) & jnp.all(jnp.isfinite(alignment))
+    return (jnp.where(finite, weights, previous_weights), jnp.where(finite, alignment, previous_alignment),
+            skipped + jnp.logical_not(finite).astype(skipped.dtype))
 
 
 def is_refresh_step(count: chex.Numeric, update_every: int) -> chex.Array:
@@ -179,22 +208,13 @@ def refreshed_weights(
     return task_weights(m, hp.temperature_for(count, m)), m
 
 
-def _check_stacked(updates: chex.ArrayTree, num_tasks: int) -> None:
-    for path, leaf in jax.tree_util.tree_leaves_with_path(updates):
-        if leaf.ndim == 0 or leaf.shape[0] != num_tasks:
-            raise ValueError(
-                f"per-task gradients must carry a leading task axis of size num_tasks={num_tasks}; "
-                f"leaf {jax.tree_util.keystr(path)} has shape {leaf.shape}. Pass the stacked "
-                "gradients of `per_task_grads` (optax.MultiSteps around the whole chain feeds "
-                "param-shaped zeros: wrap only the optimiser after VAMO)."
-            )
-
-
 def _need_val_grad(hp: VamoHyperparams, val_grad) -> None:
     if hp.alignment == "validation" and val_grad is None:
         raise ValueError(
             "VAMO with alignment='validation' needs the validation gradient: call "
-            "update(..., val_grad=g_val), or build it with alignment='train'."
+            "update(..., val_grad=g_val), or build it with alignment='train'. (flax's "
+            "TrainState.apply_gradients does not pass extra keywords to the optimiser: compute "
+            "the combined gradient first, e.g. with `vamo_jax.mtl.gradient_method`, then apply it.)"
         )
 
 
@@ -207,17 +227,13 @@ def _refreshed_from_stacked(hp: VamoHyperparams, stacked, val_grad, count):
     return refreshed_weights(hp, raw, target_sq, task_sq, count)
 
 
-def combine(stacked: chex.ArrayTree, weights: chex.Array) -> chex.ArrayTree:
-    """Σ_k w_k g_k for a pytree with a leading axis K."""
-    return jax.tree.map(lambda g: jnp.tensordot(weights.astype(g.dtype), g, axes=1), stacked)
-
-
 def vamo_transform(
     num_tasks: int,
     temperature: Temperature = 1.0,
     update_every: int = 5,
     alignment: str = "validation",
     normalize: str | None = None,
+    target_entropy: float | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """VAMO as an Optax transform over stacked per-task gradients.
 
@@ -231,27 +247,41 @@ def vamo_transform(
     optax.MultiSteps(optax.adamw(...), k).gradient_transformation())`; a MultiSteps around the
     whole chain would feed param-shaped zeros to this stacked-gradient transform.
 
+    Non-finite input: a refresh whose alignments are not finite keeps the previous weights and
+    counts itself in `state.skipped` (`keep_finite`); the output is then non-finite, so wrap the
+    optimiser after VAMO in `optax.apply_if_finite` to skip the step:
+    `optax.chain(vamo_transform(...), optax.apply_if_finite(optax.adamw(...), 5))` (around the
+    whole chain it would feed this transform's stacked input to its zero fallback).
+
     Scale convention: when every task gradient equals g, the output is g.
 
-    Args: see `VamoHyperparams`.
+    Args: see `VamoHyperparams`. `temperature` may be injected with
+    `optax.inject_hyperparams(vamo_transform, static_args=("num_tasks", "update_every"))`.
+    `update(per_task_grads, state, params=None, *, val_grad=None)`: `val_grad` is one gradient
+    shaped like params (no task axis); a stacked one is refused.
     """
-    hp = VamoHyperparams(num_tasks, temperature, update_every, alignment, normalize)
+    hp = VamoHyperparams(num_tasks, temperature, update_every, alignment, normalize, target_entropy)
 
     def init_fn(params):
         del params
         return init_state(num_tasks)
 
     def update_fn(updates, state: VamoState, params=None, *, val_grad=None, **extra_args):
-        del params, extra_args
-        _check_stacked(updates, num_tasks)
+        del params
+        check_extra_args(extra_args)
+        check_stacked(updates, num_tasks)
         _need_val_grad(hp, val_grad)
+        if val_grad is not None:
+            check_val_grad(val_grad, jax.tree.map(lambda g: g[0], updates), "the per-task gradients' rows")
         refresh = is_refresh_step(state.count, update_every)
-        weights, m = jax.lax.cond(
-            refresh,
-            lambda: _refreshed_from_stacked(hp, updates, val_grad, state.count),
-            lambda: (state.weights, state.alignment),
-        )
-        new_state = VamoState(count=state.count + 1, weights=weights, alignment=m)
+
+        def refreshed():
+            w, m = _refreshed_from_stacked(hp, updates, val_grad, state.count)
+            return keep_finite(w, m, state.weights, state.alignment, state.skipped)
+
+        weights, m, skipped = jax.lax.cond(
+            refresh, refreshed, lambda: (state.weights, state.alignment, state.skipped))
+        new_state = VamoState(count=state.count + 1, weights=weights, alignment=m, skipped=skipped)
         return combine(updates, weights), new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
@@ -285,22 +315,29 @@ def vamo_gradient(
         to override, e.g. from an unbatched loop counter so `vmap` over seeds keeps the branch.
 
     Returns:
-      (grad like params, new VamoState, losses (K,)).
+      (grad like params, new VamoState, losses (K,)). A refresh with non-finite alignments keeps
+      the previous weights (`keep_finite`, counted in `state.skipped`).
     """
     _need_val_grad(hp, val_grad)
+    alignment_lib.check_floating(params)
+    if val_grad is not None and not callable(val_grad):
+        check_val_grad(val_grad, params, "params")
     if refresh is None:
         refresh = is_refresh_step(state.count, hp.update_every)
     count = state.count
 
     def validation_gradient():
-        return val_grad(params) if callable(val_grad) else val_grad
+        g = val_grad(params) if callable(val_grad) else val_grad
+        check_val_grad(g, params, "params")
+        return g
 
     def refreshed():
         if hp.normalize == "cosine":
             losses, stacked = alignment_lib.per_task_grads(task_losses_fn, params)
             target = validation_gradient() if hp.alignment == "validation" else None
             w, m = _refreshed_from_stacked(hp, stacked, target, count)
-            return combine(stacked, w), w, m, losses
+            w, m, skipped = keep_finite(w, m, state.weights, state.alignment, state.skipped)
+            return combine(stacked, w), w, m, skipped, losses
         losses, jvp, vjp = alignment_lib.linearized_task_losses(task_losses_fn, params)
         k = losses.shape[0]
         if k != hp.num_tasks:
@@ -311,14 +348,15 @@ def vamo_gradient(
             target = vjp(jnp.full((k,), 1.0 / k, losses.dtype))
         target_sq = optax.tree_utils.tree_vdot(target, target).astype(jnp.float32)
         w, m = refreshed_weights(hp, jvp(target).astype(jnp.float32), target_sq, None, count)
-        return vjp(w), w, m, losses
+        w, m, skipped = keep_finite(w, m, state.weights, state.alignment, state.skipped)
+        return vjp(w), w, m, skipped, losses
 
     def cached():
         losses, grad = alignment_lib.weighted_task_grad(task_losses_fn, params, state.weights)
-        return grad, state.weights, state.alignment, losses
+        return grad, state.weights, state.alignment, state.skipped, losses
 
     if isinstance(refresh, bool):
-        grad, w, m, losses = refreshed() if refresh else cached()
+        grad, w, m, skipped, losses = refreshed() if refresh else cached()
     else:
-        grad, w, m, losses = jax.lax.cond(refresh, refreshed, cached)
-    return grad, VamoState(count=count + 1, weights=w, alignment=m), losses
+        grad, w, m, skipped, losses = jax.lax.cond(refresh, refreshed, cached)
+    return grad, VamoState(count=count + 1, weights=w, alignment=m, skipped=skipped), losses

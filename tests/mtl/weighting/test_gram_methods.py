@@ -181,3 +181,83 @@ def test_nashmtl_update_every_reuses_the_weights(run_method):
     _, state3 = run_method("nashmtl", {"w": jnp.asarray(CASES["dominated"], jnp.float32)}, options=options, state=state2)
     assert not np.allclose(state3.weights, state2.weights, atol=1e-3)  # refreshed at step 2 (K = 2: w ∝ 1/‖g_k‖)
     np.testing.assert_allclose(state3.weights, np.array([1.0, 5**-0.5]) / (1 + 5**-0.5), atol=1e-4)
+
+
+def _hard_cases():
+    """Ill-conditioned Jacobians (K, P) where the old fixed-iteration solvers stopped short (issue 24):
+    one gradient 100× the others (Gram condition number ~1e4–1e5; K > P makes it singular), and a
+    nearly opposite pair."""
+    rng = np.random.default_rng(24)
+    out = []
+    for k, p in ((5, 7), (8, 7), (8, 50)):
+        A = rng.normal(size=(k, p))
+        big = A.copy()
+        big[0] *= 100
+        opposite = A.copy()
+        opposite[1] = -opposite[0] + 0.01 * rng.normal(size=p)
+        out += [big, opposite]
+    return [np.asarray(np.float32(a), np.float64) for a in out]
+
+
+def _exact_min_norm(G):
+    """argmin_{w∈Δ} wᵀGw in float64 by enumerating supports: on the optimal (affinely independent)
+    support S the KKT system [G_SS 1; 1ᵀ 0] [w; μ] = [0; 1] holds with w ≥ 0."""
+    k, best, best_val = len(G), None, np.inf
+    for size in range(1, k + 1):
+        for S in map(list, itertools.combinations(range(k), size)):
+            kkt = np.block([[G[np.ix_(S, S)], np.ones((size, 1))], [np.ones((1, size)), np.zeros((1, 1))]])
+            sol = np.linalg.lstsq(kkt, np.r_[np.zeros(size), 1.0], rcond=None)[0][:size]
+            if sol.min() >= -1e-12 and abs(sol.sum() - 1) < 1e-9:
+                w = np.zeros(k)
+                w[S] = np.maximum(sol, 0)
+                if w @ G @ w < best_val:
+                    best, best_val = w, w @ G @ w
+    return best
+
+
+def _cosine(a, b):
+    return a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_mgda_reaches_the_exact_min_norm_point_on_ill_conditioned_cases(index, run_method):
+    M = _hard_cases()[index]
+    exact = _exact_min_norm(M @ M.T) @ M
+    out, w = _run(run_method, "mgda", M)
+    assert _cosine(out, exact) > 1 - 1e-5  # FISTA (250 it.) gave 0.51–0.99 on such cases
+    assert out @ out <= exact @ exact * (1 + 1e-4) + 1e-9 * np.max(np.sum(M**2, 1))
+    assert np.all(w >= 0) and abs(w.sum() - 1) < 1e-5
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_cagrad_reaches_scipy_float64_optimum_on_ill_conditioned_cases(index, run_method):
+    M = _hard_cases()[index]
+    k, c = len(M), 0.4
+    G, b = M @ M.T, np.full(len(M), 1.0 / len(M))
+    radius = c * np.sqrt(b @ G @ b)
+
+    def dual(x):
+        return x @ G @ b + radius * np.sqrt(max(x @ G @ x, 0.0))
+
+    starts = [np.full(k, 1.0 / k)] + list(np.eye(k)) + list(np.random.default_rng(index).dirichlet(np.ones(k), 8))
+    cons = ({"type": "eq", "fun": lambda x: np.sum(x) - 1.0},)
+    w = min((optimize.minimize(dual, s, bounds=[(0, 1)] * k, constraints=cons, method="SLSQP",
+                               options={"ftol": 1e-15, "maxiter": 2000}).x for s in starts), key=dual)
+    gw = w @ M
+    exact = (M.mean(0) + radius * gw / np.linalg.norm(gw)) / (1 + c)
+    out, _ = _run(run_method, "cagrad", M)
+    assert _cosine(out, exact) > 1 - 1e-5  # projected gradient (100 it.) gave 0.996 on such cases
+    scale = np.linalg.norm(M.mean(0)) * np.sqrt(np.max(np.sum(M**2, 1)))
+    assert np.min(M @ out) >= np.min(M @ exact) - 1e-5 * scale  # the primal objective min_k ⟨g_k, d⟩
+
+
+@pytest.mark.parametrize("name", ["nashmtl", "fairgrad", "imtl_g"])
+def test_a_zero_task_gradient_gets_weight_zero_and_the_others_their_own_solution(name, run_method):
+    M = RANDOM[:3]
+    with_zero = np.concatenate([M, np.zeros((1, M.shape[1]))])
+    out, w = _run(run_method, name, with_zero)
+    reduced, w_reduced = _run(run_method, name, M)  # the method on the non-zero tasks alone
+    assert w[3] == 0
+    np.testing.assert_allclose(w[:3], w_reduced, atol=1e-4)
+    np.testing.assert_allclose(out, reduced, atol=1e-4)
+    assert np.linalg.norm(out) > 0.1 * np.linalg.norm(M.mean(0))  # not a vanishing step (was 1e-10 or 0)

@@ -141,5 +141,5 @@ def test_every_method_builds_with_defaults(name):
 
 
 def test_options_lists_defaults():
-    assert weighting.options("cagrad") == {"c": 0.4, "num_iters": 100}
+    assert weighting.options("cagrad") == {"c": 0.4, "num_iters": 30}
     assert weighting.options("famo") == {"gamma": 0.01, "w_lr": 0.025}

@@ -1,7 +1,8 @@
 """Shared pieces of the weighting transforms: the Gram matrix, states, checks and small solvers.
 
-Every solver here runs a fixed number of iterations on a K×K problem, so it is jittable and its
-cost does not depend on the data; none of them touches the (K, P) gradients.
+Every solver here works on the K×K Gram matrix, never the (K, P) gradients, and is jittable:
+Wolfe's min-norm point (MGDA, CAGrad) stops on its duality gap within a cap on the steps; the
+α-fair Newton solve (Nash-MTL, FairGrad) runs a fixed number of iterations.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vamo_jax.mtl.vamo import _check_stacked, combine
+from vamo_jax.mtl.alignment import check_extra_args, check_stacked, combine
 
-__all__ = ["WeightsState", "combine", "gram", "check_stacked", "require_task_losses"]
-
-check_stacked = _check_stacked
+__all__ = ["WeightsState", "check_extra_args", "check_stacked", "combine", "gram", "require_task_losses"]
 _TINY = 1e-12
 
 
@@ -53,7 +52,8 @@ def gram_weighting(num_tasks: int, weights_of_gram, update_every: int = 1) -> op
         return init_weights_state(num_tasks)
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        check_extra_args(extra_args)
         check_stacked(updates, num_tasks)
         if update_every == 1:
             w = weights_of_gram(gram(updates))
@@ -83,6 +83,12 @@ def normalized_gram(G: chex.Array) -> tuple[chex.Array, chex.Array]:
 def is_zero(G: chex.Array) -> chex.Array:
     """True when every task gradient is zero (the solvers then fall back to equal weights)."""
     return jnp.trace(G) <= _TINY
+
+
+def nonzero_tasks(G: chex.Array) -> chex.Array:
+    """(K,) bool: ‖g_k‖ > eps · max_j ‖g_j‖ (float32 eps), the tasks whose gradient is not zero."""
+    diag = jnp.diag(G)
+    return diag > jnp.finfo(jnp.float32).eps ** 2 * jnp.maximum(jnp.max(diag), _TINY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +126,17 @@ def require_task_losses(method: str, task_losses, num_tasks: int) -> chex.Array:
     return task_losses
 
 
+def keep_if_finite(task_losses: chex.Array, new_state: NamedTuple, state: NamedTuple) -> NamedTuple:
+    """A loss-based method's state after a step: unchanged but for `count` when a loss is NaN or inf.
+
+    Without it one non-finite loss would poison the learned weights for good (FAMO's logits, UW's
+    log-variances, DWA's epoch means); with finite losses `new_state` passes unchanged.
+    """
+    finite = jnp.all(jnp.isfinite(task_losses))
+    kept = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
+    return kept._replace(count=new_state.count)
+
+
 def key_data(seed: int) -> chex.Array:
     """Raw uint32 key data (orbax can save it; typed PRNG keys it cannot)."""
     return jax.random.key_data(jax.random.key(seed))
@@ -136,45 +153,68 @@ def opt_step(
 # K×K solvers
 
 
-def simplex_pgd(
-    objective: Callable[[chex.Array], chex.Array], w0: chex.Array, num_iters: int, num_steps: int = 24
-) -> chex.Array:
-    """min_{w ∈ simplex} objective(w) by projected gradient with a fixed grid line search.
+def min_norm_point(G: chex.Array, max_iters: int) -> tuple[chex.Array, chex.Array]:
+    """argmin_{w ∈ simplex} wᵀGw, the min-norm point of conv{g_k}, by Wolfe's algorithm on G.
 
-    Each of the `num_iters` iterations tries the step sizes 2^1 … 2^{2-num_steps} at once (vmap)
-    and keeps the best point, so the iterates never increase the objective and no step size needs
-    tuning; convex objectives (MGDA's, CAGrad's) converge. Fixed cost: jittable.
-    """
-    steps = 2.0 ** (1.0 - jnp.arange(num_steps, dtype=jnp.float32))
-    grad_fn = jax.grad(objective)
+    Wolfe (1976), "Finding the nearest point in a polytope", written on the (K, K) Gram matrix:
+    a corral S (affinely independent tasks) and its point w; a major step adds the task j of
+    least ⟨d, g_j⟩ (d = Σ w_k g_k) unless the duality gap ⟨d, d⟩ − ⟨d, g_j⟩ is within float
+    rounding of the objective (K·eps·‖d‖²) or j is already in S; a minor step moves w to the affine minimiser of S, or as far
+    as the simplex allows and drops the task that reached 0. Each step solves one (K+1)-sized
+    KKT system (with one round of iterative refinement), so it is exact up to that solve's
+    rounding whatever the conditioning, and it stops on the gap, not on an iteration count; it
+    ends in finitely many steps (typically a few K); `max_iters` only caps a pathological case.
 
-    def body(_, w):
-        g = grad_fn(w)
-        cand = jax.vmap(lambda s: optax.projections.projection_simplex(w - s * g))(steps)
-        vals = jax.vmap(objective)(cand)
-        best = jnp.argmin(vals)
-        return jnp.where(vals[best] < objective(w), cand[best], w)
-
-    return jax.lax.fori_loop(0, num_iters, body, w0)
-
-
-def simplex_min_quadratic(G: chex.Array, num_iters: int) -> chex.Array:
-    """argmin_{w ∈ simplex} ½ wᵀGw by accelerated projected gradient (FISTA, step 1/λ_max(G)).
-
-    O(1/t²) in general and linear when G is well conditioned on the optimal face; `num_iters`
-    fixed iterations. Returns (K,) w.
+    Returns:
+      w: (K,) on the simplex; steps: () int32, the steps taken.
     """
     k = G.shape[0]
-    lipschitz = jnp.maximum(jnp.linalg.eigvalsh(G)[-1], _TINY)
+    dtype = G.dtype
+    eps = k * jnp.finfo(dtype).eps
+    first = jnp.argmin(jnp.diag(G))
+    rhs = jnp.zeros((k + 1,), dtype).at[k].set(1.0)
 
-    def body(_, carry):
-        w, y, t = carry
-        w_next = optax.projections.projection_simplex(y - (G @ y) / lipschitz)
-        t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
-        return w_next, w_next + ((t - 1.0) / t_next) * (w_next - w), t_next
+    # Jacobi scaling of the KKT system: one gradient 100× the others makes G's diagonal span
+    # 1e4, and the unscaled float32 solve loses the small residual d that MGDA is after.
+    diag = jnp.diag(G)
+    inv_norm = jnp.where(diag > _TINY, 1.0 / jnp.sqrt(jnp.where(diag > _TINY, diag, 1.0)), 1.0)
+    scaling = jnp.concatenate([inv_norm, jnp.ones((1,), dtype)])
 
-    w0 = jnp.full((k,), 1.0 / k, jnp.float32)
-    return jax.lax.fori_loop(0, num_iters, body, (w0, w0, jnp.ones((), jnp.float32)))[0]
+    def affine_minimiser(S):
+        s = S.astype(dtype)
+        M = G * jnp.outer(s, s) + jnp.diag(1.0 - s)
+        kkt = jnp.block([[M, s[:, None]], [s[None, :], jnp.zeros((1, 1), dtype)]])
+        kkt = kkt * jnp.outer(scaling, scaling)
+        b = rhs * scaling
+        y = jnp.linalg.solve(kkt, b)
+        y = y + jnp.linalg.solve(kkt, b - kkt @ y)
+        return (y * scaling)[:k] * s
+
+    def body(carry):
+        w, S, steps, _ = carry
+        alpha = affine_minimiser(S)
+        interior = jnp.all(jnp.where(S, alpha > 0, True))
+        # major step (alpha is inside the simplex): w = alpha, then add the most violated task
+        Gw = G @ alpha
+        j = jnp.argmin(Gw)
+        dd = alpha @ Gw
+        optimal = (dd - Gw[j] <= eps * dd) | S[j]
+        # minor step: move towards alpha until a weight reaches 0, and drop that task
+        leaving = S & (alpha <= 0)
+        ratios = jnp.where(leaving, w / jnp.where(leaving, w - alpha, 1.0), jnp.inf)
+        i = jnp.argmin(ratios)
+        moved = (w + ratios[i] * (alpha - w)).at[i].set(0.0)
+        w_next = jnp.where(interior, alpha, moved)
+        S_next = jnp.where(interior, S.at[j].set(True), S & (moved > 0))
+        done = interior & optimal
+        return jnp.where(done, alpha, w_next), jnp.where(done, S, S_next), steps + 1, done
+
+    w0 = jax.nn.one_hot(first, k, dtype=dtype)
+    w, _, steps, _ = jax.lax.while_loop(
+        lambda c: (~c[3]) & (c[2] < max_iters), body, (w0, w0 > 0, jnp.zeros((), jnp.int32), jnp.zeros((), bool))
+    )
+    w = jnp.maximum(w, 0.0)
+    return w / jnp.sum(w), steps
 
 
 def solve_alpha_fair(G: chex.Array, alpha: float, num_iters: int) -> chex.Array:
@@ -209,3 +249,5 @@ def solve_alpha_fair(G: chex.Array, alpha: float, num_iters: int) -> chex.Array:
         return jnp.where(vals[best] <= F(w), cand[best], w)
 
     return jax.lax.fori_loop(0, num_iters, body, jnp.ones(G.shape[0], jnp.float32))
+
+

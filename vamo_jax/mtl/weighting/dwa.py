@@ -60,7 +60,8 @@ def dwa(num_tasks: int, epoch_length: int = 50, temperature: float = 2.0) -> opt
         )
 
     def update_fn(updates, state, params=None, *, task_losses=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         losses = _common.require_task_losses("dwa", task_losses, k)
         ratio = state.last_loss / jnp.maximum(state.prev_loss, 1e-12)
@@ -75,6 +76,6 @@ def dwa(num_tasks: int, epoch_length: int = 50, temperature: float = 2.0) -> opt
             last_loss=jnp.where(end, loss_sum / epoch_length, state.last_loss),
             prev_loss=jnp.where(end, state.last_loss, state.prev_loss),
         )
-        return _common.combine(updates, w), new_state
+        return _common.combine(updates, w), _common.keep_if_finite(losses, new_state, state)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -24,7 +24,8 @@ def equal(num_tasks: int) -> optax.GradientTransformationExtraArgs:
         return _common.init_weights_state(num_tasks)
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         return _common.combine(updates, weights), _common.WeightsState(state.count + 1, weights)
 

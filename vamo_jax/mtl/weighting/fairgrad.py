@@ -9,10 +9,19 @@ from vamo_jax.mtl.weighting import _common
 
 
 def fair_weights(G, alpha: float, num_iters: int):
-    """(K,) simplex weights ∝ the solution w > 0 of G w = w^{-1/α}; equal weights if G = 0."""
+    """(K,) simplex weights ∝ the solution w > 0 of G w = w^{-1/α}, over the non-zero tasks.
+
+    A task whose gradient is zero (absent from the batch) has no solution (its weight would grow
+    without bound and, after normalisation, shrink every other weight to nothing); it gets weight
+    0 and the others solve the system among themselves. "Zero" is ‖g_k‖ ≤ eps · max_j ‖g_j‖,
+    below float32's resolution of the largest gradient. Equal weights if every gradient is zero.
+    """
     k = G.shape[0]
     Gn, _ = _common.normalized_gram(G)
-    w = _common.solve_alpha_fair(Gn, alpha, num_iters)
+    present = _common.nonzero_tasks(Gn)
+    both = present[:, None] & present[None, :]
+    decoupled = jnp.where(both, Gn, 0.0) + jnp.diag(jnp.where(present, 0.0, 1.0))
+    w = jnp.where(present, _common.solve_alpha_fair(decoupled, alpha, num_iters), 0.0)
     w = w / jnp.sum(w)
     return jnp.where(_common.is_zero(G), jnp.full((k,), 1.0 / k, jnp.float32), w)
 
@@ -26,7 +35,8 @@ def fairgrad(num_tasks: int, alpha: float = 2.0, num_iters: int = 30) -> optax.G
     whose stationary point is the same, by damped Newton with `num_iters` fixed iterations.
     Scale: the reference steps along Σ_k w_k g_k, whose norm depends on ‖g‖; we normalise w to
     the simplex so that, when every task gradient equals g, the output is g (scale convention).
-    The direction is FairGrad's. The reference's max-norm clipping belongs to the optimiser chain
+    The direction is FairGrad's. A zero task gradient gets weight 0 and the others are solved
+    among themselves (`fair_weights`). The reference's max-norm clipping belongs to the optimiser chain
     (`optax.clip_by_global_norm`).
 
     Args:

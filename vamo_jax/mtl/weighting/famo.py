@@ -66,7 +66,8 @@ def famo(num_tasks: int, gamma: float = 0.01, w_lr: float = 0.025) -> optax.Grad
         )
 
     def update_fn(updates, state, params=None, *, task_losses=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         losses = _common.require_task_losses("famo", task_losses, k)
         delta = jnp.log(state.prev_losses + _EPS) - jnp.log(losses + _EPS)
@@ -78,6 +79,7 @@ def famo(num_tasks: int, gamma: float = 0.01, w_lr: float = 0.025) -> optax.Grad
         z = jax.nn.softmax(logits)
         inv = z / (losses + _EPS)
         w = inv / jnp.sum(inv)
-        return _common.combine(updates, w), FAMOState(state.count + 1, w, logits, opt_state, losses)
+        new_state = _common.keep_if_finite(losses, FAMOState(state.count + 1, w, logits, opt_state, losses), state)
+        return _common.combine(updates, new_state.weights), new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

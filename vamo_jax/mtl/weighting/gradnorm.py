@@ -63,7 +63,8 @@ def gradnorm(num_tasks: int, alpha: float = 1.5, lr: float = 1e-3) -> optax.Grad
         )
 
     def update_fn(updates, state, params=None, *, task_losses=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         losses = _common.require_task_losses("gradnorm", task_losses, k)
         initial = jnp.where(state.count == 0, losses, state.initial_losses)
@@ -78,6 +79,7 @@ def gradnorm(num_tasks: int, alpha: float = 1.5, lr: float = 1e-3) -> optax.Grad
 
         w = jax.nn.softmax(state.logits)
         logits, opt_state = _common.opt_step(opt, jax.grad(gradnorm_loss)(state.logits), state.opt_state, state.logits)
-        return _common.combine(updates, w), GradNormState(state.count + 1, w, logits, opt_state, initial)
+        new_state = _common.keep_if_finite(losses, GradNormState(state.count + 1, w, logits, opt_state, initial), state)
+        return _common.combine(updates, w), new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

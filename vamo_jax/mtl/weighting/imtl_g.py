@@ -11,18 +11,25 @@ from vamo_jax.mtl.weighting import _common
 def imtl_g_weights(G):
     """(K,) weights α, Σ_k α_k = 1, such that ⟨Σ_j α_j g_j, u_k⟩ is the same for all k (u_k = g_k/‖g_k‖).
 
-    Closed form (the paper's eq. 12, as in LibMTL): with D = [g_1 − g_k]_{k≥2}ᵀ and
-    U = [u_1 − u_k]_{k≥2}ᵀ, α_{2:} = g_1ᵀUᵀ (D Uᵀ)⁺ and α_1 = 1 − Σ_{k≥2} α_k; written here on the
-    Gram matrix. The pseudo-inverse makes identical or zero gradients well defined.
+    The paper's eq. 12 (LibMTL's closed form) is the solution of this linear system in α and the
+    common projection c: Σ_j α_j ⟨g_j, u_k⟩ = c for every k, Σ_k α_k = 1; we solve the system on
+    the Gram matrix with a pseudo-inverse (minimum-norm α when the gradients are linearly
+    dependent, e.g. identical). A task whose gradient is zero (‖g_k‖ ≤ eps · max_j ‖g_j‖) has no
+    direction u_k: it gets α_k = 0 and the others are balanced among themselves. Equal weights
+    if every gradient is zero.
     """
+    k = G.shape[0]
+    present = _common.nonzero_tasks(G)
     norms = jnp.sqrt(jnp.maximum(jnp.diag(G), 0.0))
-    inv = jnp.where(norms > 0, 1.0 / jnp.where(norms > 0, norms, 1.0), 0.0)
-    Gu = G * inv[None, :]  # Gu[i, j] = ⟨g_i, u_j⟩
-    gU = Gu[0, 0] - Gu[0, 1:]  # (K-1,) ⟨g_1, u_1 − u_j⟩
-    # (D Uᵀ)[i, j] = ⟨g_1 − g_i, u_1 − u_j⟩ for i, j ≥ 2
-    DU = (Gu[0, 0] - Gu[0, 1:])[None, :] - (Gu[1:, 0][:, None] - Gu[1:, 1:])
-    rest = gU @ jnp.linalg.pinv(DU)
-    return jnp.concatenate([1.0 - jnp.sum(rest, keepdims=True), rest])
+    inv = jnp.where(present, 1.0 / jnp.where(present, norms, 1.0), 0.0)
+    Gu = G * inv[None, :]  # Gu[j, k] = ⟨g_j, u_k⟩
+    projection_rows = jnp.concatenate([Gu.T, -jnp.ones((k, 1), G.dtype)], axis=1)
+    absent_rows = jnp.concatenate([jnp.eye(k, dtype=G.dtype), jnp.zeros((k, 1), G.dtype)], axis=1)
+    rows = jnp.where(present[:, None], projection_rows, absent_rows)
+    system = jnp.concatenate([rows, jnp.concatenate([present.astype(G.dtype), jnp.zeros((1,), G.dtype)])[None]])
+    rhs = jnp.zeros((k + 1,), G.dtype).at[k].set(1.0)
+    alpha = jnp.where(present, (jnp.linalg.pinv(system) @ rhs)[:k], 0.0)
+    return jnp.where(jnp.any(present), alpha, jnp.full((k,), 1.0 / k, G.dtype))
 
 
 def imtl_g(num_tasks: int) -> optax.GradientTransformationExtraArgs:

@@ -17,7 +17,9 @@ def nashmtl(num_tasks: int, num_iters: int = 30, update_every: int = 1) -> optax
     `num_iters`); it is FairGrad's system at α-fairness 1. Scale: the reference steps along
     Σ_k α_k g_k (norm ≈ √K whatever ‖g‖), then clips it to max_norm = 1; we normalise α to the
     simplex so that, when every task gradient equals g, the output is g (scale convention). Put
-    `optax.clip_by_global_norm` in the optimiser chain for the reference's clipping.
+    `optax.clip_by_global_norm` in the optimiser chain for the reference's clipping. A zero task
+    gradient (a task absent from the batch) gets weight 0 and the bargaining is among the others
+    (`fairgrad.fair_weights`).
 
     Args:
       num_tasks: K.

@@ -70,7 +70,8 @@ def pcgrad(num_tasks: int, seed: int = 0) -> optax.GradientTransformationExtraAr
         )
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         key, sub = jax.random.split(jax.random.wrap_key_data(state.key))
         orders = jax.vmap(lambda kk: jax.random.permutation(kk, num_tasks))(jax.random.split(sub, num_tasks))

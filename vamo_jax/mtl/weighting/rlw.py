@@ -44,7 +44,8 @@ def rlw(num_tasks: int, seed: int = 0) -> optax.GradientTransformationExtraArgs:
         )
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         key, sub = jax.random.split(jax.random.wrap_key_data(state.key))
         w = jax.nn.softmax(jax.random.normal(sub, (num_tasks,), jnp.float32))

@@ -58,13 +58,15 @@ def uw(num_tasks: int, lr: float = 1e-3, init_log_var: float = -0.5) -> optax.Gr
         return UWState(jnp.zeros((), jnp.int32), jax.nn.softmax(-s), s, opt.init(s))
 
     def update_fn(updates, state, params=None, *, task_losses=None, **extra_args):
-        del params, extra_args
+        del params
+        _common.check_extra_args(extra_args)
         _common.check_stacked(updates, num_tasks)
         losses = _common.require_task_losses("uw", task_losses, k)
         w = jax.nn.softmax(-state.log_var)  # ∝ 1/(2σ²), on the simplex
         grad_s = 0.5 - 0.5 * losses * jnp.exp(-state.log_var)
         log_var, opt_state = _common.opt_step(opt, grad_s, state.opt_state, state.log_var)
-        return _common.combine(updates, w), UWState(state.count + 1, w, log_var, opt_state)
+        new_state = _common.keep_if_finite(losses, UWState(state.count + 1, w, log_var, opt_state), state)
+        return _common.combine(updates, w), new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
