@@ -15,15 +15,16 @@ and the run asks, to evaluate a trained method (and `shares_model`: one model fo
   task_models(params, K)          (S, K, …): the parameters that play each task
   task_losses(problem, params, batches)   (K,) each task's pooled loss under its own model
 
-The five families, each built on one gradient path of `vamo_jax.mtl`:
+The four families, each built on one gradient path of `vamo_jax.mtl`:
 
   SingleTask    one model per task, each trained on its own task's data only (STL)
-  LossWeighted  weights from the task losses and the method's own state, never the gradients:
-                one forward pass, the weights (the transform applied to the identity: task k's
-                "gradient" e_k combines to w), one backward pass of Σ_k w_k L_k
-  Aligned       VAMO's exact fast path (`mtl.vamo_gradient`): alignments by one forward-mode
+  Zoo           any `mtl.weighting` method through the library's entry point
+                (`mtl.gradient_method`), which picks its cheapest exact path: loss-weighted
+                (weights from the task losses and the method's state: one forward pass, the
+                weights read off the transform applied to the identity, one backward pass of
+                Σ_k w_k L_k) or explicit (K per-task gradients and the transform)
+  Aligned       VAMO's exact fast path (`mtl.vamo_fast_path`): alignments by one forward-mode
                 product, the combination by its transpose; no per-task gradients
-  Explicit      K per-task gradients (`mtl.per_task_grads`) and any zoo transform
   CrossTask     every source task's batch relabeled for every target task, a K × K loss matrix,
                 per-target weights over sources by VAO's O(K) path (`mtl.cross_task_gradient`);
                 uniform weights are naive data sharing
@@ -41,11 +42,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vamo_jax.mtl import (VamoHyperparams, cross_task_gradient, init_cross_task_state, per_task_grads, task_losses,
-                          vamo_gradient)
+from vamo_jax.mtl import (GradientMethod, VamoHyperparams, cross_task_gradient, gradient_method, init_cross_task_state,
+                          task_losses, vamo_fast_path)
 from vamo_jax.mtl import weighting as zoo
 from vamo_jax.mtl.temperature import exponential_schedule
-from vamo_jax.mtl.vamo import init_state as init_vamo_state
 from vamo_jax.mtl.weighting.vamo_ablations import GREEDY_TEMPERATURE
 from vamo_jax.problem import MultiTaskProblem, pooled_task_losses, task_losses_on
 from vamo_jax.train_config import TrainConfig
@@ -149,7 +149,8 @@ class SingleTask(Method):
 
 @dataclasses.dataclass(frozen=True)
 class Zoo(Method):
-    """A method whose weights come from a `mtl.weighting` transform.
+    """Any `mtl.weighting` method, on the path the library picks for it (`mtl.gradient_method`):
+    loss-weighted (one backward pass) or explicit (K per-task gradients and the transform).
 
     Attributes:
       options: TrainConfig -> the transform's options (e.g. DWA's epoch length).
@@ -160,33 +161,17 @@ class Zoo(Method):
     def transform(self, num_tasks: int, config: TrainConfig) -> optax.GradientTransformationExtraArgs:
         return zoo.get(self.name, num_tasks, **self.options(config))
 
+    def weighting(self, num_tasks: int, config: TrainConfig) -> GradientMethod:
+        return gradient_method(self.name, num_tasks, **self.options(config))
+
     def init_state(self, problem, config, params):
-        return self.transform(problem.num_tasks, config).init(params)
-
-
-@dataclasses.dataclass(frozen=True)
-class LossWeighted(Zoo):
-    """Weights from the losses alone: read off the transform applied to the identity, one backward pass."""
+        return self.weighting(problem.num_tasks, config).init(params)
 
     def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
         key_train, _ = _step_keys(key)
         batch = problem.sample_train(key_train, data)
-        losses, pullback = jax.vjp(lambda p: task_losses_on(problem, p, batch), params)
-        weights, state = self.transform(problem.num_tasks, config).update(
-            jnp.eye(problem.num_tasks, dtype=losses.dtype), state, params, task_losses=losses)
-        (grads,) = pullback(weights)
-        return grads, state, losses, weights
-
-
-@dataclasses.dataclass(frozen=True)
-class Explicit(Zoo):
-    """K per-task gradients combined by the method's transform."""
-
-    def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
-        key_train, _ = _step_keys(key)
-        batch = problem.sample_train(key_train, data)
-        losses, stacked = per_task_grads(lambda p: task_losses_on(problem, p, batch), params)
-        grads, state = self.transform(problem.num_tasks, config).update(stacked, state, params, task_losses=losses)
+        grads, state, losses = self.weighting(problem.num_tasks, config).update(
+            lambda p: task_losses_on(problem, p, batch), state, params)
         return grads, state, losses, state.weights
 
 
@@ -217,18 +202,17 @@ class Validated(Method):
 
 @dataclasses.dataclass(frozen=True)
 class Aligned(Validated):
-    """VAMO's exact fast path; the validation gradient is computed at refreshes only."""
+    """VAMO's exact fast path (`mtl.vamo_fast_path`); the validation gradient is computed at refreshes only."""
 
     def init_state(self, problem, config, params):
-        return init_vamo_state(problem.num_tasks)
+        return vamo_fast_path(self.hyperparams(problem.num_tasks, config)).init(params)
 
     def gradient(self, problem, config, params, state, key, data, refresh) -> Gradient:
         key_train, key_val = _step_keys(key)
         batch, val_batch = problem.sample_train(key_train, data), problem.sample_val(key_val, data)
         val_grad = jax.grad(lambda p: jnp.mean(task_losses_on(problem, p, val_batch)))
-        grads, state, losses = vamo_gradient(lambda p: task_losses_on(problem, p, batch), params, state,
-                                             self.hyperparams(problem.num_tasks, config), val_grad=val_grad,
-                                             refresh=refresh)
+        grads, state, losses = vamo_fast_path(self.hyperparams(problem.num_tasks, config)).update(
+            lambda p: task_losses_on(problem, p, batch), state, params, val_grad=val_grad, refresh=refresh)
         return grads, state, losses, state.weights
 
 
@@ -273,16 +257,16 @@ _REGISTRY: dict[str, Method] = {
     m.name: m
     for m in (
         SingleTask("stl"),
-        LossWeighted("equal"),
-        LossWeighted("dwa", options=lambda config: {"epoch_length": config.epoch_length}),
-        LossWeighted("famo"),
-        LossWeighted("uw"),
-        LossWeighted("rlw"),
+        Zoo("equal"),
+        Zoo("dwa", options=lambda config: {"epoch_length": config.epoch_length}),
+        Zoo("famo"),
+        Zoo("uw"),
+        Zoo("rlw"),
         Aligned("vamo"),
         Aligned("vamo_train", alignment="train"),
         Aligned("greedy", greedy=True),
-        *(Explicit(name) for name in ("pcgrad", "fairgrad", "mgda", "cagrad", "nashmtl", "imtl_g", "aligned_mtl",
-                                      "gradnorm")),
+        *(Zoo(name) for name in ("pcgrad", "fairgrad", "mgda", "cagrad", "nashmtl", "imtl_g", "aligned_mtl",
+                                 "gradnorm")),
         CrossTask("vao"),
         CrossTask("vao_train", alignment="train"),
         CrossTask("share", uniform=True),
