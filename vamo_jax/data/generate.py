@@ -3,7 +3,10 @@
 Generation: `world = make_world(key_world, env, num_days + 1)`; for each episode e (an
 independent market) the days 0..num_days are a `lax.scan`, each day `simulate_day` with every
 advertiser under a heuristic behaviour policy whose parameters are redrawn per (episode, day)
-with quality spread `alpha_spread`; the last H market ticks of a day are the next day's history.
+with quality spread `alpha_spread` (and, under `behaviour.kind = "auto_bidder"`, constraint-aware
+auto-bidders); the last H market ticks of a day are the next day's history. With
+`task_shift` s > 0 the world's regime carries the task-shift axis (`market.shift_world`) from the
+day after the last training day on; s is a traced argument, so one compilation serves its grid.
 Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`),
 its trajectories without replacement among the (episode, day, advertiser) of its days, with
 `numpy.random.default_rng` seeded from `config.seed`.
@@ -58,16 +61,18 @@ def simulate_logs(config: DataConfig):
     # Only the market, the days and the episode count shape the simulation: normalise the other
     # fields so that configs differing in them (tasks, split sizes, cache) share one compilation.
     market_only = dataclasses.replace(config, cache_dir=None, num_tasks=3, train_per_task=None,
-                                      val_per_task=None, test_per_task=None)
-    world, traj, behaviour, sim_keys = _simulate_logs(market_only, episodes_needed(config))
+                                      val_per_task=None, test_per_task=None, task_shift=0.0)
+    world, traj, behaviour, sim_keys = _simulate_logs(market_only, episodes_needed(config),
+                                                      jnp.float32(config.task_shift))
     return jax.device_get(world), jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _simulate_logs(config: DataConfig, num_episodes: int):
+def _simulate_logs(config: DataConfig, num_episodes: int, task_shift: jax.Array):
     env = config.env
     k_world, k_days = jax.random.split(jax.random.key(config.seed))
     world = market_lib.make_world(k_world, env, config.num_days + 1)
+    world = market_lib.shift_world(world, task_shift, config.shift_onset)
     days = jnp.arange(config.num_days + 1)
     keys = jax.vmap(lambda e: jax.vmap(lambda d: jax.random.fold_in(jax.random.fold_in(k_days, e), d))(days))(
         jnp.arange(num_episodes))
@@ -77,7 +82,8 @@ def _simulate_logs(config: DataConfig, num_episodes: int):
         def one_day(history, xs):
             key, day = xs
             k_beh, k_sim = jax.random.split(key)
-            hp = sample_heuristic_params(k_beh, env, world, day, config.alpha_spread, config.explore_noise)
+            hp = sample_heuristic_params(k_beh, env, world, day, config.alpha_spread, config.explore_noise,
+                                         config.behaviour)
             _, traj, _ = simulate_day(k_sim, env, world, day, heuristic_policy, init_heuristic(hp),
                                       everyone, history, competitors=hp)
             return traj.market[-env.history_len:], (traj, hp, jax.random.key_data(k_sim))
