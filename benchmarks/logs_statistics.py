@@ -15,7 +15,7 @@ type (GMV, Dir-GMV, CartCnt):
     ROI ≥ target, or cost per cart ≤ target), on expected values (the score's default) and on
     realised ones;
   * bound: the share of those trajectories that spend ≥ 90% of their budget (there the budget,
-    not the constraint, limits the bid);
+    not the constraint, limits the bid), and corr (free): the correlation above among the others;
   * the logs' mean score on the validation day (day 9) against each advertiser's best fixed
     multiplier in hindsight on the same traffic (`vamo_jax.evaluate`), and their ratio.
 
@@ -53,30 +53,37 @@ def _trajectories(config: DataConfig) -> dict[str, np.ndarray]:
         return np.asarray(rewards)[:, days].sum(2)[..., own[0], own[1]]
 
     cost = np.asarray(traj.cost)[:, days].sum(2)  # (E, D, N)
-    unit = config.env.unit_value
     shape = cost.shape
+
+    def met(rewards):
+        return (constraint_ratio(own_total(rewards), cost, constraint, campaign, config.env.unit_value) >= 1).ravel()
+
     return {
         "campaign": np.broadcast_to(campaign, shape).ravel(),
         "log_constraint": np.broadcast_to(np.log(constraint), shape).ravel(),
         "log_action": np.log(np.maximum(np.asarray(traj.actions)[:, days], 1e-6)).mean(2).ravel(),
-        "met_expected": (constraint_ratio(own_total(traj.rewards_continuous), cost, constraint, campaign, unit) >= 1).ravel(),
-        "met_realised": (constraint_ratio(own_total(traj.rewards), cost, constraint, campaign, unit) >= 1).ravel(),
+        "met_expected": met(traj.rewards_continuous),
+        "met_realised": met(traj.rewards),
         "spent": (cost / np.asarray(world.budget)).ravel(),
     }
 
 
 def trajectory_statistics(config: DataConfig, seeds: int) -> dict[str, np.ndarray]:
     """Per campaign type c, over the training days' trajectories of seeds 0..seeds−1: (3,) arrays
-    corr (mean log multiplier vs log constraint), met_expected, met_realised, bound (shares)."""
+    corr (mean log multiplier vs log constraint), met_expected, met_realised, bound (shares),
+    corr_free (corr among the trajectories that are not bound)."""
     runs = [_trajectories(dataclasses.replace(config, seed=s)) for s in range(seeds)]
     t = {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}
-    out = {"corr": [], "met_expected": [], "met_realised": [], "bound": []}
+    out = {"corr": [], "met_expected": [], "met_realised": [], "bound": [], "corr_free": []}
     for c in range(len(CAMPAIGN_NAMES)):
         sel = t["campaign"] == c
+        free = sel & (t["spent"] < 0.9)
         out["corr"].append(np.corrcoef(t["log_action"][sel], t["log_constraint"][sel])[0, 1])
         out["met_expected"].append(t["met_expected"][sel].mean())
         out["met_realised"].append(t["met_realised"][sel].mean())
         out["bound"].append((t["spent"][sel] >= 0.9).mean())
+        out["corr_free"].append(np.corrcoef(t["log_action"][free], t["log_constraint"][free])[0, 1]
+                                if free.sum() > 2 else np.nan)
     return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -106,7 +113,7 @@ def main() -> None:
           f"seeds 0..{args.seeds - 1}; day-9 score (seed {base.seed}) against the best of "
           f"{args.hindsight_grid} fixed multipliers in hindsight")
     header = f"{'behaviour':12s} {'task':8s} {'corr(log a, log C)':>19s} {'met (exp.)':>11s} {'met (real.)':>12s} " \
-             f"{'bound':>6s} {'logs day 9':>11s} {'hindsight':>10s} {'ratio':>6s}"
+             f"{'bound':>6s} {'corr (free)':>12s} {'logs day 9':>11s} {'hindsight':>10s} {'ratio':>6s}"
     print(header)
     for kind in KINDS:
         config = dataclasses.replace(base, behaviour=dataclasses.replace(base.behaviour, kind=kind))
@@ -114,8 +121,9 @@ def main() -> None:
         scores = validation_scores(config, args.hindsight_grid)
         for c, name in enumerate(CAMPAIGN_NAMES):
             print(f"{kind:12s} {name:8s} {stats['corr'][c]:>19.3f} {stats['met_expected'][c]:>11.2f} "
-                  f"{stats['met_realised'][c]:>12.2f} {stats['bound'][c]:>6.2f} {scores['logged'][c]:>11.2f} {scores['hindsight'][c]:>10.2f} "
-                  f"{scores['logged'][c] / scores['hindsight'][c]:>6.2f}")
+                  f"{stats['met_realised'][c]:>12.2f} {stats['bound'][c]:>6.2f} {stats['corr_free'][c]:>12.3f} "
+                  f"{scores['logged'][c]:>11.2f} "
+                  f"{scores['hindsight'][c]:>10.2f} {scores['logged'][c] / scores['hindsight'][c]:>6.2f}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,15 @@ from vamo_jax.sim.env import (
     sanitize_actions,
     step,
 )
-from vamo_jax.sim.market import TASK_SHIFT_DIRECTION, Impressions, World, make_world, shift_world, value_curve, volume_curve
+from vamo_jax.sim.market import (
+    TASK_SHIFT_DIRECTION,
+    Impressions,
+    World,
+    make_world,
+    shift_world,
+    value_curve,
+    volume_curve,
+)
 from vamo_jax.sim.params import POLICY_KINDS, BehaviourSpread, EnvParams
 from vamo_jax.sim.policies import (
     AUTO_BIDDER,
@@ -43,7 +51,8 @@ from vamo_jax.sim.policies import (
 from vamo_jax.sim.rollout import DayTotals, DayTrajectory, PolicyFn, simulate_day
 
 __all__ = [
-    "AUTO_BIDDER", "AuctionOutcome", "BEHAVIOUR_KINDS", "BehaviourSpread", "DayTotals", "DayTrajectory", "EnvParams", "EnvState", "HISTORY_FEATURES",
+    "AUTO_BIDDER", "AuctionOutcome", "BEHAVIOUR_KINDS", "BehaviourSpread", "DayTotals", "DayTrajectory",
+    "EnvParams", "EnvState", "HISTORY_FEATURES",
     "HeuristicParams", "HeuristicState", "Impressions", "Observation", "POLICY_KINDS", "PolicyFn",
     "STATE_DIM", "STATE_FEATURES", "StepInfo", "World", "heuristic_policy", "init_heuristic",
     "make_world", "observe", "reset", "run_auction", "sample_heuristic_params", "sanitize_actions",
