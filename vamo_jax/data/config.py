@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from vamo_jax.sim.params import EnvParams, largest_remainder
+from vamo_jax.sim.params import BehaviourSpread, EnvParams, largest_remainder
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bumped whenever generation changes, so stale caches are never read."""
 
 
@@ -33,6 +33,12 @@ class DataConfig:
       env: the market (`EnvParams`); `env.history_len` is the history window H.
       alpha_spread: quality spread of the behaviour policies (log-sd of their multiplier α).
       explore_noise: per-tick exploration log-sd of the behaviour policies' multipliers.
+      behaviour: which bidders write the logs (`BehaviourSpread`): kind "heuristic" (default:
+        the constraint-blind heuristics, the logs as before issue 23) or "auto_bidder"
+        (constraint-aware auto-bidders with a declared spread of quality).
+      task_shift: the task-shift strength s ≥ 0 (`vamo_jax.sim.market.shift_world`): from the
+        day after the last training day on, each task's value channel shifts by s × its
+        declared direction. 0 (default): the market as it is, bit for bit.
       cache_dir: directory of the on-disk cache (None: no cache).
     Independent markets ("episodes") of the same days are simulated as needed to supply more
     trajectories per task than one market has advertisers × days.
@@ -50,6 +56,8 @@ class DataConfig:
     env: EnvParams = EnvParams()
     alpha_spread: float = 0.3
     explore_noise: float = 0.1
+    behaviour: BehaviourSpread = BehaviourSpread()
+    task_shift: float = 0.0
     cache_dir: str | None = None
 
     def __post_init__(self):
@@ -72,17 +80,24 @@ class DataConfig:
             v = getattr(self, name)
             if v is not None and (len(v) != 3 or any(int(c) != c or c < 0 for c in v)):
                 fail(name, "give 3 non-negative integers (GMV, Dir-GMV, CartCnt)")
-        for name in ("alpha_spread", "explore_noise"):
+        for name in ("alpha_spread", "explore_noise", "task_shift"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 fail(name, "use a finite value ≥ 0")
         if not isinstance(self.env, EnvParams):
             fail("env", "pass an EnvParams")
+        if not isinstance(self.behaviour, BehaviourSpread):
+            fail("behaviour", "pass a BehaviourSpread")
         if int(self.num_tasks) != self.num_tasks:
             fail("num_tasks", "give an integer")
         from vamo_jax.data.tasks import tasks_per_type
 
         tasks_per_type(self.env, self.num_tasks)  # raises naming num_tasks and the fix
+
+    @property
+    def shift_onset(self) -> int:
+        """The first day of the task shift: the day after the last training day."""
+        return max(self.train_days) + 1
 
     def split_days(self) -> dict[str, tuple[int, ...]]:
         return {"train": tuple(self.train_days), "val": (self.val_day,), "test": (self.test_day,)}

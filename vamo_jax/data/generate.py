@@ -3,7 +3,10 @@
 Generation: `world = make_world(key_world, env, num_days + 1)`; for each episode e (an
 independent market) the days 0..num_days are a `lax.scan`, each day `simulate_day` with every
 advertiser under a heuristic behaviour policy whose parameters are redrawn per (episode, day)
-with quality spread `alpha_spread`; the last H market ticks of a day are the next day's history.
+with quality spread `alpha_spread` (and, under `behaviour.kind = "auto_bidder"`, constraint-aware
+auto-bidders); the last H market ticks of a day are the next day's history. With
+`task_shift` s > 0 the world's regime carries the task-shift axis (`market.shift_world`) from the
+day after the last training day on; s is a traced argument, so one compilation serves its grid.
 Episodes are a `vmap` axis. Then each split draws, per learning task (`vamo_jax.data.tasks`),
 its trajectories without replacement among the (episode, day, advertiser) of its days, with
 `numpy.random.default_rng` seeded from `config.seed`.
@@ -57,24 +60,27 @@ def episodes_needed(config: DataConfig) -> int:
 
 def market_only(config: DataConfig) -> DataConfig:
     """`config` with the fields that do not shape the simulation (tasks, split sizes, cache) set to
-    one value, so that configs differing only in them share one compilation."""
+    one value, so that configs differing only in them share one compilation (the task shift is a
+    traced argument)."""
     return dataclasses.replace(config, cache_dir=None, num_tasks=3, train_per_task=None,
-                               val_per_task=None, test_per_task=None)
+                               val_per_task=None, test_per_task=None, task_shift=0.0)
 
 
 def simulate_logs(config: DataConfig):
     """Simulates every (episode, day): returns (world, trajectories (E, D, …), behaviour, keys)."""
-    world, traj, behaviour, sim_keys = _simulate_logs(market_only(config), episodes_needed(config))
+    world, traj, behaviour, sim_keys = _simulate_logs(market_only(config), episodes_needed(config),
+                                                      jnp.float32(config.task_shift))
     return jax.device_get(world), jax.device_get(traj), jax.device_get(behaviour), np.asarray(sim_keys)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _simulate_logs(config: DataConfig, num_episodes: int):
-    return simulate_episodes(jax.random.key(config.seed), config, num_episodes)
+def _simulate_logs(config: DataConfig, num_episodes: int, task_shift: jax.Array):
+    return simulate_episodes(jax.random.key(config.seed), config, num_episodes, task_shift)
 
 
-def simulate_episodes(key: jax.Array, config: DataConfig, num_episodes: int):
-    """The simulation of `simulate_logs` from `key` (traceable; `config.seed` is not read).
+def simulate_episodes(key: jax.Array, config: DataConfig, num_episodes: int, task_shift: jax.Array):
+    """The simulation of `simulate_logs` from `key` (traceable; `config.seed` and `config.task_shift`
+    are not read: the shift strength is the traced `task_shift`).
 
     Returns (world, trajectories with leaves (E, D, …), behaviour `HeuristicParams` (E, D, N),
     sim_keys (E, D, 2) uint32), E = `num_episodes`, D = num_days + 1.
@@ -82,6 +88,7 @@ def simulate_episodes(key: jax.Array, config: DataConfig, num_episodes: int):
     env = config.env
     k_world, k_days = jax.random.split(key)
     world = market_lib.make_world(k_world, env, config.num_days + 1)
+    world = market_lib.shift_world(world, task_shift, config.shift_onset)
     days = jnp.arange(config.num_days + 1)
     keys = jax.vmap(lambda e: jax.vmap(lambda d: jax.random.fold_in(jax.random.fold_in(k_days, e), d))(days))(
         jnp.arange(num_episodes))
@@ -91,7 +98,8 @@ def simulate_episodes(key: jax.Array, config: DataConfig, num_episodes: int):
         def one_day(history, xs):
             key, day = xs
             k_beh, k_sim = jax.random.split(key)
-            hp = sample_heuristic_params(k_beh, env, world, day, config.alpha_spread, config.explore_noise)
+            hp = sample_heuristic_params(k_beh, env, world, day, config.alpha_spread, config.explore_noise,
+                                         config.behaviour)
             _, traj, _ = simulate_day(k_sim, env, world, day, heuristic_policy, init_heuristic(hp),
                                       everyone, history, competitors=hp)
             return traj.market[-env.history_len:], (traj, hp, jax.random.key_data(k_sim))

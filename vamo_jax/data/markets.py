@@ -6,7 +6,7 @@ from one key,
 
     market_key(seed, r) = jax.random.fold_in(jax.random.key(seed), r)      # seed = DataConfig.seed
     k_sim, k_select     = jax.random.split(market_key(seed, r))
-    simulation          = generate.simulate_episodes(k_sim, config, E)    # make_dataset's, from k_sim
+    simulation          = generate.simulate_episodes(k_sim, config, E, config.task_shift)  # as make_dataset
     selection of (split i, task k) = jax.random.choice(fold_in(fold_in(k_select, i), k), C_ik,
                                                        (n_ik,), replace=False), sorted
     (i: 0 train, 1 validation, 2 test; C_ik the split's candidate (episode, day, advertiser)
@@ -207,7 +207,7 @@ def _static(config: DataConfig) -> DataConfig:
 def _market_from_key(key: jax.Array, config: DataConfig) -> Market:
     num_episodes = episodes_needed(config)
     k_sim, k_select = jax.random.split(key)
-    world, traj, behaviour, sim_keys = simulate_episodes(k_sim, config, num_episodes)
+    world, traj, behaviour, sim_keys = simulate_episodes(k_sim, config, num_episodes, jnp.float32(config.task_shift))
     task_of_adv = advertiser_tasks(config.env, config.num_tasks)
     splits = {name: _split(config, world, traj, _rows(jax.random.fold_in(k_select, i), config, name,
                                                        task_of_adv, num_episodes), task_of_adv)

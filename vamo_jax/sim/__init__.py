@@ -11,6 +11,9 @@ model). Advertisers and impressions are array axes, ticks a `lax.scan`, days/see
     obs, state = reset(key, params, world, day, history)   # gymnax-style
     obs, state, reward, done, info = step(key, state, action, params, world)
     totals, traj, pstate = simulate_day(key, params, world, day, policy_fn, pstate, mask, history)
+
+The logged bidders (`policies`) are constraint-blind heuristics or constraint-aware auto-bidders
+(`BehaviourSpread`); `shift_world` adds the declared task-shift axis to a world's later days.
 """
 
 from vamo_jax.sim.auction import AuctionOutcome, run_auction
@@ -26,9 +29,19 @@ from vamo_jax.sim.env import (
     sanitize_actions,
     step,
 )
-from vamo_jax.sim.market import Impressions, World, make_world, value_curve, volume_curve
-from vamo_jax.sim.params import POLICY_KINDS, EnvParams
+from vamo_jax.sim.market import (
+    TASK_SHIFT_DIRECTION,
+    Impressions,
+    World,
+    make_world,
+    shift_world,
+    value_curve,
+    volume_curve,
+)
+from vamo_jax.sim.params import POLICY_KINDS, BehaviourSpread, EnvParams
 from vamo_jax.sim.policies import (
+    AUTO_BIDDER,
+    BEHAVIOUR_KINDS,
     HeuristicParams,
     HeuristicState,
     heuristic_policy,
@@ -38,9 +51,10 @@ from vamo_jax.sim.policies import (
 from vamo_jax.sim.rollout import DayTotals, DayTrajectory, PolicyFn, simulate_day
 
 __all__ = [
-    "AuctionOutcome", "DayTotals", "DayTrajectory", "EnvParams", "EnvState", "HISTORY_FEATURES",
+    "AUTO_BIDDER", "AuctionOutcome", "BEHAVIOUR_KINDS", "BehaviourSpread", "DayTotals", "DayTrajectory",
+    "EnvParams", "EnvState", "HISTORY_FEATURES",
     "HeuristicParams", "HeuristicState", "Impressions", "Observation", "POLICY_KINDS", "PolicyFn",
     "STATE_DIM", "STATE_FEATURES", "StepInfo", "World", "heuristic_policy", "init_heuristic",
     "make_world", "observe", "reset", "run_auction", "sample_heuristic_params", "sanitize_actions",
-    "simulate_day", "step", "value_curve", "volume_curve",
+    "TASK_SHIFT_DIRECTION", "shift_world", "simulate_day", "step", "value_curve", "volume_curve",
 ]

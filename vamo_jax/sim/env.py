@@ -104,6 +104,9 @@ class Observation:
       campaign: (N,) int32 campaign type of each advertiser (its value channel).
       last_reward: (N, V) realised value of every channel in the previous tick (0 at t = 0),
         so a return-conditioned policy can update its return-to-go.
+      last_expected_reward: (N, V) expected value of every channel on the previous tick's
+        exposed wins (0 at t = 0): what an auto-bidder's own value model predicts of what it
+        won, before the conversion lottery (its ROI estimate, `vamo_jax.sim.policies`).
     """
 
     state: chex.Array
@@ -113,6 +116,7 @@ class Observation:
     history: chex.Array
     campaign: chex.Array
     last_reward: chex.Array
+    last_expected_reward: chex.Array
 
 
 @chex.dataclass(frozen=True)
@@ -225,7 +229,7 @@ def step(
     info = StepInfo(cost=cost, reward=reward, reward_continuous=reward_cont,
                     conversions=conversions, wins=wins, market=market)
     done = tick >= params.ticks_per_day
-    return observe(params, world, new_state, reward), new_state, reward, done, info
+    return observe(params, world, new_state, reward, reward_cont), new_state, reward, done, info
 
 
 def _winner_values(key: chex.PRNGKey, imps: market_lib.Impressions, out, n: int):
@@ -270,8 +274,9 @@ def _tick_statistics(params: EnvParams, world: market_lib.World, imps: market_li
 
 
 def observe(params: EnvParams, world: market_lib.World, state: EnvState,
-            last_reward: chex.Array | None = None) -> Observation:
-    """The observation of `state` (see the module docstring for the features)."""
+            last_reward: chex.Array | None = None, last_expected_reward: chex.Array | None = None) -> Observation:
+    """The observation of `state` (see the module docstring for the features); the previous
+    tick's realised and expected rewards (N, V) are zeros when None (before the day)."""
     t_total = params.ticks_per_day
     t = state.tick.astype(jnp.float32)
     hist = state.stats_sum / jnp.maximum(t, 1.0)
@@ -289,7 +294,8 @@ def observe(params: EnvParams, world: market_lib.World, state: EnvState,
         jnp.full((n,), n_valid / params.mean_impressions_per_tick),
     ], -1).astype(jnp.float32)
     req = requirement(jnp.zeros_like(world.budget), world.budget, world.constraint, world.campaign)
-    if last_reward is None:
-        last_reward = jnp.zeros((params.num_advertisers, NUM_VALUE_CHANNELS), jnp.float32)
+    zeros = jnp.zeros((params.num_advertisers, NUM_VALUE_CHANNELS), jnp.float32)
     return Observation(state=features, tick=state.tick, remaining_budget=state.remaining,
-                       requirement=req, history=state.history, campaign=world.campaign, last_reward=last_reward)
+                       requirement=req, history=state.history, campaign=world.campaign,
+                       last_reward=zeros if last_reward is None else last_reward,
+                       last_expected_reward=zeros if last_expected_reward is None else last_expected_reward)

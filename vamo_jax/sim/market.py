@@ -21,6 +21,13 @@ block drift). The day regime `(log s_{d,GMV}, log s_{d,Dir}, log s_{d,Cart}, log
 log comp_d)` is an AR(1) over days with coefficient ρ_r and stationary sd `day_shift_sd` (per
 task), `day_volume_sd`, `day_competition_sd`; `comp_d` scales every heuristic competitor's bid
 multiplier. So each day, and most of all the test day, draws its own task-specific shift.
+
+The task-shift axis (`shift_world`, issue 23): with strength s ≥ 0, every day from `onset_day`
+on (in the data sets: the first day after the training days) adds `s × TASK_SHIFT_DIRECTION[c]`
+to the log shift of value channel c. The AR(1) shifts are transient and the same in law for
+every task; this one persists over the validation and test days and differs by task, so the
+tasks differ in how well their training days represent the days after them. s = 0 is the
+market without it, bit for bit.
 """
 
 from __future__ import annotations
@@ -38,6 +45,13 @@ REGIME_NAMES: tuple[str, ...] = ("log_shift_gmv", "log_shift_dir_gmv", "log_shif
 REGIME_DIM = len(REGIME_NAMES)
 """Per-day regime (the columns of `World.regime`): log shifts of the 3 channels, log volume factor,
 log competition factor."""
+TASK_SHIFT_DIRECTION: tuple[float, float, float] = (0.0, -0.5, 1.0)
+"""Log shift per unit of task-shift strength s of each value channel (GMV, Dir-GMV, CartCnt) after
+the onset. Declared before any run on it (issue 23): GMV stays (its training days represent the
+later days as they do today), Dir-GMV's direct share falls by e^(−s/2) and CartCnt's add-to-cart
+rate rises by e^s, so the three tasks sit at three degrees of representativeness, and with opposite
+signs no common rescaling of values undoes the shift. (Column 0 also scales Dir-GMV, through the
+order amount; it stays 0 so that Dir-GMV moves by its own column alone.)"""
 
 
 @chex.dataclass(frozen=True)
@@ -186,3 +200,22 @@ def draw_impressions(
     direct = jnp.clip(jax.nn.sigmoid(jnp.log(q / (1.0 - q + 1e-6)) + 0.8 * e[2]) * jnp.exp(regime[1]), 0.0, 1.0)
     pcart = jnp.clip(pconv * world.cart_ratio * jnp.exp(0.3 * e[3] - 0.045 + regime[2]), 0.0, 1.0)
     return Impressions(valid=valid, pconv=pconv, amount=amount, direct=direct, pcart=pcart)
+
+
+def shift_world(world: World, strength: chex.Numeric, onset_day: chex.Numeric) -> World:
+    """The world with the task-shift axis at `strength` s (see the module docstring).
+
+    Args:
+      world: from `make_world`; its regime is (D, 5).
+      strength: () s ≥ 0, traced or static; 0 leaves `world` bit for bit.
+      onset_day: () the first shifted day (days before it are the market as drawn).
+
+    Returns:
+      the World whose regime[d, c] gains s × TASK_SHIFT_DIRECTION[c] for d ≥ onset_day, c < 3.
+    """
+    regime = jnp.asarray(world.regime)
+    after = (jnp.arange(regime.shape[0]) >= onset_day)[:, None]
+    shift = jnp.concatenate([jnp.asarray(TASK_SHIFT_DIRECTION, jnp.float32), jnp.zeros(REGIME_DIM - NUM_CHANNELS)])
+    # Where, not an add of 0: s = 0 must keep every bit (an add would turn −0.0 into +0.0).
+    shifted = jnp.where(after & (strength != 0), regime + jnp.asarray(strength, jnp.float32) * shift, regime)
+    return world.replace(regime=shifted.astype(regime.dtype))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -187,3 +188,59 @@ def largest_remainder(shares, total: int) -> tuple[int, ...]:
     order = np.argsort(-(raw - counts), kind="stable")
     counts[order[: total - counts.sum()]] += 1
     return tuple(int(c) for c in counts)
+
+
+@dataclasses.dataclass(frozen=True)
+class BehaviourSpread:
+    """Which bidders write the logs, and the declared spread of the auto-bidders' quality.
+
+    Attributes:
+      kind: "heuristic" (the constraint-blind heuristics of `EnvParams.competitor_mix`: the logs
+        as they were before issue 23) or "auto_bidder" (constraint-aware auto-bidders).
+      naive_share: share of advertisers that keep a constraint-blind heuristic under
+        "auto_bidder" (0.2: real markets hold bidders that ignore their target; their logs are
+        the trajectories that miss it at every constraint level).
+      constraint_gain: (lo, hi) of the uniform controller gain k_c per tick (0.02–0.3: from a
+        bidder that barely corrects over a day of 96 ticks to one that closes a 10% ROI gap in
+        about 4 ticks: the quality spread of the controllers).
+      aim_margin: mean log margin of the ROI a bidder aims at over its constraint (0.05: a small
+        safety margin, so a well-tuned bidder meets its constraint under the conversion lottery).
+      aim_sd: log-sd of the aim around it (0.15: about one day-to-day value shift, so some bidders
+        aim below their constraint and miss it: quality spread of the targets).
+      prior_spend: c₀ as a share of the budget, the pseudo-spend at the aimed ROI that the
+        running ROI starts from (0.01: it only keeps the first ticks' ROI finite; the value won
+        is predicted, so there is no conversion lottery to smooth, and at 0.05 it outweighed a
+        thin campaign's recent spend and froze its controller on the hand-built market of
+        tests/sim/test_policies.py).
+      integral_limit: ι_max, the anti-windup bound of the controller (log 20 ≈ 3: the controller
+        can reach `max_multiplier`-sized bids and no further).
+    """
+
+    kind: Literal["heuristic", "auto_bidder"] = "heuristic"
+    naive_share: float = 0.2
+    constraint_gain: tuple[float, float] = (0.02, 0.3)
+    aim_margin: float = 0.05
+    aim_sd: float = 0.15
+    prior_spend: float = 0.01
+    integral_limit: float = 3.0
+
+    def __post_init__(self):
+        def fail(field, fix):
+            raise ValueError(f"BehaviourSpread.{field}={getattr(self, field)!r} is invalid: {fix}.")
+
+        if self.kind not in ("heuristic", "auto_bidder"):
+            fail("kind", "use heuristic or auto_bidder")
+        if not 0.0 <= self.naive_share <= 1.0:
+            fail("naive_share", "use a share in [0, 1]")
+        lo, hi = self.constraint_gain
+        if not (math.isfinite(hi) and 0.0 <= lo <= hi):
+            fail("constraint_gain", "use 0 ≤ lo ≤ hi, finite")
+        for name in ("aim_margin", "aim_sd", "prior_spend", "integral_limit"):
+            if not math.isfinite(getattr(self, name)):
+                fail(name, "use a finite number")
+        if self.aim_sd < 0:
+            fail("aim_sd", "use a standard deviation ≥ 0")
+        if self.prior_spend <= 0:
+            fail("prior_spend", "use a share of the budget > 0")
+        if self.integral_limit < 0:
+            fail("integral_limit", "use a bound ≥ 0")
