@@ -1,4 +1,5 @@
-"""The package's import structure: no cycles, and reading a config loads no model or trainer."""
+"""The package's import structure: no cycles (every import counted: module level, inside functions,
+under TYPE_CHECKING), and reading a config loads no model or trainer."""
 
 import ast
 import pathlib
@@ -9,13 +10,14 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "vamo_jax"
 
 
 def import_graph() -> dict[str, set[str]]:
-    """module -> the vamo_jax modules it imports at module level (static, from the source)."""
+    """module -> the vamo_jax modules it imports anywhere in its source (module level, in functions,
+    under TYPE_CHECKING); `from pkg import sub` is an edge to pkg.sub when sub is a module."""
     modules = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
                for p in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
         deps = set()
-        for node in ast.parse(path.read_text()).body:  # module level only: lazy imports inside functions are not edges
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vamo_jax"):
                 deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
                          for a in node.names}
