@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from vamo_jax.data import make_dataset
-from vamo_jax.data.tasks import advertiser_tasks
-from vamo_jax.score import task_scores
+from vamo_jax.data.tasks import advertiser_tasks, task_channels
+from vamo_jax.score import day_metrics
 from vamo_jax.sim import simulate_day
 from vamo_jax.targets import TARGET_QUANTILES, candidate_targets, choose_targets, validation_scorer, validation_view
 from tests.data.conftest import CONFIG
@@ -41,8 +41,8 @@ def fixed_bid_score(view):
 
     def score(targets):
         values, costs = _replay_at(jnp.asarray(targets), jnp.asarray(tasks), **inputs)
-        return task_scores(np.asarray(values), np.asarray(costs), np.asarray(world.constraint),
-                           np.asarray(world.campaign), tasks, k_total, env.unit_value)["score"]
+        return day_metrics(np.asarray(values), np.asarray(costs), np.asarray(world.constraint),
+                           np.asarray(world.campaign), tasks, task_channels(env, k_total), env.unit_value)["score"]
 
     return score
 

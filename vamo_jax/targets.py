@@ -29,6 +29,9 @@ import jax
 import numpy as np
 
 from vamo_jax.data import Dataset
+from vamo_jax.data.tasks import advertiser_tasks, task_channels
+from vamo_jax.evaluate import make_evaluator
+from vamo_jax.score import day_metrics
 
 TARGET_QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 """The declared grid: quantiles of each task's training returns (initial return-to-go per unit
@@ -124,18 +127,14 @@ def validation_scorer(view: Dataset, model_config, eval_config):
     validation day (over seeds and `eval_config.draws` draws), the policy rolled out as
     `vamo_jax.evaluate.make_evaluator` rolls it on the test day. Only a view is accepted."""
     _require_view(view, "validation_scorer")
-    from vamo_jax.data.tasks import advertiser_tasks
-    from vamo_jax.evaluate import make_evaluator
-    from vamo_jax.score import task_scores
-
     evaluate = make_evaluator(view, model_config, dataclasses.replace(eval_config, day="validation"))
     env, num_tasks = view.config.env, view.config.num_tasks
     world, tasks = view.world, advertiser_tasks(env, num_tasks)
 
     def score(params, targets) -> np.ndarray:
         values, costs = (np.asarray(x) for x in evaluate(params, np.asarray(targets, np.float32)))
-        per_task = task_scores(values, costs, np.asarray(world.constraint), np.asarray(world.campaign), tasks,
-                               num_tasks, env.unit_value, eval_config.beta)["score"]  # (S, D, K)
+        per_task = day_metrics(values, costs, np.asarray(world.constraint), np.asarray(world.campaign), tasks,
+                               task_channels(env, num_tasks), env.unit_value, eval_config.beta)["score"]  # (S, D, K)
         return per_task.mean(axis=(0, 1))
 
     return score
