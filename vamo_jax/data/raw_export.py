@@ -116,14 +116,17 @@ def _play(carry, keys, world: World, params: EnvParams):
     return jax.lax.scan(tick, carry, keys)
 
 
-def write_period(dataset: Dataset, day: int, path: str, period: int | None = None, chunk: int | None = None) -> str:
+def write_period(dataset: Dataset, day: int, path: str, period: int | None = None, chunk: int | None = None,
+                 behaviour: policies_lib.HeuristicParams | None = None) -> str:
     """Writes the logged `day` of episode 0 as one raw period file (CSV, or Parquet if `path`
     ends in .parquet), `chunk` ticks at a time (a divisor of T; default all); returns `path`.
-    `period` (default: `day`) is its deliveryPeriodIndex."""
+    `period` (default: `day`) is its deliveryPeriodIndex; `behaviour` (leaves (N,)) replaces the
+    logged behaviour policies (the day is then played anew on the same traffic)."""
     env, world = dataset.config.env, jax.tree.map(jnp.asarray, dataset.world)
     history = dataset.history_before(day) if day else np.zeros_like(dataset.market[0, 0, -env.history_len:])
     obs, state, cstate, keys = _start(jax.random.wrap_key_data(jnp.asarray(dataset.sim_keys[0, day])), env, world,
                                       jnp.int32(day), jnp.asarray(history),
+                                      jax.tree.map(jnp.asarray, behaviour) if behaviour is not None else
                                       jax.tree.map(lambda x: jnp.asarray(x[0, day]), dataset.behaviour))
     n, t_total = env.num_advertisers, env.ticks_per_day
     chunk = t_total if chunk is None else chunk
