@@ -76,6 +76,8 @@ def advertiser_tasks(env: EnvParams, num_tasks: int) -> np.ndarray:
     out = np.empty(env.num_advertisers, np.int32)
     offset = 0
     for t, k_t in enumerate(per_type):
+        if k_t == 0:  # a type no advertiser runs (a market of one campaign type)
+            continue
         members = np.flatnonzero(campaign == t)
         members = members[np.lexsort((members, category[members]))]
         for i, group in enumerate(np.array_split(members, k_t)):
@@ -89,5 +91,5 @@ def task_names(env: EnvParams, num_tasks: int) -> tuple[str, ...]:
     if num_tasks == NUM_VALUE_CHANNELS and single_type(env) is None:
         return CAMPAIGN_NAMES
     channels = task_channels(env, num_tasks)
-    first = {c: int(np.flatnonzero(channels == c)[0]) for c in range(NUM_VALUE_CHANNELS)}
+    first = {c: int(np.flatnonzero(channels == c)[0]) for c in np.unique(channels)}
     return tuple(f"{CAMPAIGN_NAMES[c]}.{k - first[c]}" for k, c in enumerate(channels))
