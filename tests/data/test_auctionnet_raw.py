@@ -107,9 +107,12 @@ def test_traffic_top_bids_are_the_logged_ones(raw_dir):
     eff = np.minimum(frame["bid"].to_numpy(), frame["remainingBudget"].to_numpy())
     eff = np.where((frame["remainingBudget"].to_numpy() >= ENV.reserve_price) & (eff >= ENV.reserve_price), eff, 0)
     bids = eff.reshape(-1, ENV.num_advertisers)  # rows are (impression, advertiser) in order
-    expected = -np.sort(-bids, axis=1)[:, : ENV.num_slots + 1]
+    order = np.lexsort((np.broadcast_to(np.arange(bids.shape[1]), bids.shape), -bids), axis=1)  # ties: lower first
+    order = order[:, : ENV.num_slots + 1]
+    expected = np.take_along_axis(bids, order, 1)
     n_imp = bids.shape[0]
     np.testing.assert_array_equal(traffic.top_bid[5, :n_imp], expected.astype(np.float32))
+    np.testing.assert_array_equal(traffic.top_adv[5, :n_imp], np.where(expected > 0, order, -1))
     np.testing.assert_array_equal(traffic.valid[5], np.arange(traffic.valid.shape[1]) < n_imp)
     np.testing.assert_array_equal(traffic.pvalue[5, :n_imp], frame["pValue"].to_numpy().reshape(n_imp, -1))
     winners = frame.filter(pl.col("adSlot") == 1)

@@ -153,6 +153,34 @@ def effective_bid(reserve: float) -> pl.Expr:
     return pl.when((capped >= reserve) & (capped > 0)).then(capped).otherwise(0.0).cast(pl.Float32)
 
 
+_TIE = 2.0**-36
+"""`_impressions` orders bids by (bid desc, advertiser asc) as one float64 key, bid × (1 + _TIE ×
+(_MAX_ADVERTISERS − 1 − n)): a float32 bid's neighbours are ≥ 2^-24 apart relatively and the tie
+term stays below 2^-25, so the key's maximum is the highest bid (the lower advertiser on a tie),
+and rounding it to float32 gives the bid back. A maximum streams where a top-k does not (2 GB at 23M rows)."""
+_MAX_ADVERTISERS = 2048
+
+
+def _impressions(frame: pl.LazyFrame, num_slots: int) -> pl.LazyFrame:
+    """Per impression (timeStepIndex, pvIndex): its rows (`bidders`), leastWinningCost, and for
+    each slot k < K the logged holder's bid taking part (`slot_bid{k}`, 0 if unsold), its row
+    index n (`slot_adv{k}`, -1) and whether it was shown (`shown{k}`); `next_key`, the highest
+    bid of the other rows with its advertiser encoded (`_TIE`). The slots are the logged
+    allocation (adSlot), the K highest bids taking part under the market's rules (the
+    simulator's files by construction, `tests/data/test_auctionnet_raw.py`). Every aggregation
+    is a maximum, so the query streams."""
+    slot = [pl.col("adSlot") == k + 1 for k in range(num_slots)]
+    n = pl.col("n") if "n" in frame.collect_schema() else pl.lit(0)
+    key = pl.col("eff").cast(pl.Float64) * (1.0 + _TIE * (_MAX_ADVERTISERS - 1 - n).cast(pl.Float64))
+    return frame.group_by("timeStepIndex", "pvIndex").agg(
+        pl.len().alias("bidders"), pl.col("leastWinningCost").first(),
+        *(pl.when(s).then(pl.col("eff")).otherwise(0.0).max().alias(f"slot_bid{k}") for k, s in enumerate(slot)),
+        *(pl.when(s).then(n).otherwise(-1).max().alias(f"slot_adv{k}") for k, s in enumerate(slot)),
+        *(pl.when(s).then(pl.col("isExposed")).otherwise(0).max().alias(f"shown{k}") for k, s in enumerate(slot)),
+        pl.when(pl.col("adSlot") == 0).then(key).otherwise(0.0).max().alias("next_key"),
+    )
+
+
 def _collect(frame: pl.LazyFrame, path: str) -> pl.DataFrame:
     try:
         return frame.collect(engine="streaming")
@@ -181,20 +209,14 @@ def read_period(path: str, num_slots: int, reserve: float, ticks: int) -> Period
         (pl.col("pValue").cast(pl.Float64) * pl.col("isExposed")).sum().alias("exposed_value"),
         (pl.col("conversionAction").cast(pl.Float64) * pl.col("isExposed")).sum().alias("exposed_conversions"),
     ), path).sort("advertiserNumber", "timeStepIndex")
-    market = _collect(frame.group_by("timeStepIndex", "pvIndex").agg(
-        pl.len().alias("bidders"),
-        pl.col("leastWinningCost").first(),
-        pl.col("eff").top_k(num_slots).min().alias("kth"),
-        pl.col("eff").max().alias("top"),
-        pl.col("eff").top_k(2).min().alias("second"),
-    ).group_by("timeStepIndex").agg(
+    market = _collect(_impressions(frame, num_slots).group_by("timeStepIndex").agg(
         pl.len().alias("volume"), pl.col("bidders").min().alias("bidders_min"),
         pl.col("bidders").max().alias("bidders_max"),
         pl.col("leastWinningCost").cast(pl.Float64).sum().alias("lwc_logged"),
-        pl.max_horizontal(pl.col("kth"), reserve).cast(pl.Float64).sum().alias("lwc_kth"),
-        pl.when(pl.col("top") > 0).then(pl.max_horizontal(pl.col("second"), reserve)).otherwise(0.0)
+        pl.max_horizontal(pl.col(f"slot_bid{num_slots - 1}"), reserve).cast(pl.Float64).sum().alias("lwc_kth"),
+        pl.when(pl.col("slot_bid0") > 0).then(pl.max_horizontal(pl.col("slot_bid1"), reserve)).otherwise(0.0)
         .cast(pl.Float64).sum().alias("first_price"),
-        (pl.col("top") > 0).sum().alias("sold"),
+        (pl.col("slot_bid0") > 0).sum().alias("sold"),
     ), path).sort("timeStepIndex")
     return _period_log(path, steps, market, ticks, num_slots)
 
@@ -262,24 +284,27 @@ def read_traffic(path: str, log: PeriodLog, num_slots: int, reserve: float, capa
     if log.volume.max() > capacity:
         raise ValueError(f"{path}: a step has {int(log.volume.max())} impressions, more than the capacity "
                          f"{capacity}; raise data.capacity.")
+    if n > _MAX_ADVERTISERS:
+        raise ValueError(f"{path}: {n} advertisers; the reader orders bids of at most {_MAX_ADVERTISERS}.")
     index = pl.LazyFrame({"advertiserNumber": log.advertiser.astype(np.int32), "n": np.arange(n, dtype=np.int32)})
     frame = scan_period(path).join(index, on="advertiserNumber").with_columns(eff=effective_bid(reserve))
-    order = [pl.col("eff"), pl.col("n")]
-    imps = _collect(frame.group_by("timeStepIndex", "pvIndex").agg(
-        pl.col("eff").sort_by(order, descending=[True, False]).head(k + 1).alias("top_bid"),
-        pl.col("n").sort_by(order, descending=[True, False]).head(k + 1).alias("top_adv"),
-        *((pl.col("isExposed") * (pl.col("adSlot") == s + 1)).max().alias(f"shown{s}") for s in range(k)),
-    ), path).sort("timeStepIndex", "pvIndex").with_columns(
+    imps = _collect(_impressions(frame, k), path).sort("timeStepIndex", "pvIndex").with_columns(
         pos=pl.int_range(pl.len()).over("timeStepIndex"))
     t_of, pos = imps["timeStepIndex"].to_numpy(), imps["pos"].to_numpy()
     valid = np.zeros((ticks, capacity), bool)
     valid[t_of, pos] = True
+    next_key = imps["next_key"].to_numpy()
+    next_bid = next_key.astype(np.float32)
+    tie = np.where(next_bid > 0, np.rint((next_key / np.where(next_bid > 0, next_bid, 1.0) - 1.0) / _TIE), 0)
+    bids = np.stack([*(imps[f"slot_bid{s}"].to_numpy() for s in range(k)), next_bid], -1)
+    advs = np.stack([*(imps[f"slot_adv{s}"].to_numpy() for s in range(k)),
+                     (_MAX_ADVERTISERS - 1 - tie).astype(np.int64)], -1)
+    order = np.lexsort((advs, -bids), axis=-1)  # (bid desc, advertiser asc): the market's order
+    bids, advs = np.take_along_axis(bids, order, -1), np.take_along_axis(advs, order, -1)
     top_bid = np.zeros((ticks, capacity, k + 1), np.float32)
     top_adv = np.full((ticks, capacity, k + 1), -1, np.int32)
-    top_bid[t_of, pos] = np.stack(imps["top_bid"].to_numpy())
-    top_adv[t_of, pos] = np.stack(imps["top_adv"].to_numpy())
-    top_adv = np.where(top_bid > 0, top_adv, -1)
-    top_bid = np.where(top_bid > 0, top_bid, 0.0).astype(np.float32)
+    top_bid[t_of, pos] = np.where(bids > 0, bids, 0.0)
+    top_adv[t_of, pos] = np.where(bids > 0, advs, -1)
     shown = np.zeros((ticks, capacity, k), bool)
     shown[t_of, pos] = np.stack([imps[f"shown{s}"].to_numpy() > 0 for s in range(k)], -1)
     slots = imps.select("pvIndex", flat=(pl.col("timeStepIndex").cast(pl.Int64) * capacity + pl.col("pos")) * n)
