@@ -1,8 +1,8 @@
 """AuctionNet's offline evaluation on logged traffic: one advertiser at a time bids against the logged market.
 
 For advertiser j of a logged period (AuctionNet's protocol, with the auction the logs were made by):
-at each step its policy sees its own state (the project's features, `data.raw_features`, from its
-own outcomes so far and the logged traffic) and returns a multiplier a; on every impression i of
+at each step its policy sees its own state (the project's features or AuctionNet's 16, as it was
+trained on: `data.raw_features`, from its own outcomes so far and the logged traffic) and returns a multiplier a; on every impression i of
 the step j bids a · pValue_ij, capped at its budget left and not at all below the reserve r;
 the other advertisers' bids are the logged ones, as they took part (`auctionnet_raw.effective_bid`).
 The K highest bids win the slots (ties: the lower advertiser), j pays max(next bid, r) for its slot
@@ -36,7 +36,7 @@ import numpy as np
 
 from vamo_jax.data.auctionnet_raw import period_files, read_period, read_traffic
 from vamo_jax.data.dataset import Dataset
-from vamo_jax.data.raw_features import PROJECT_STATS, RECENT, project_features
+from vamo_jax.data.raw_features import AUCTIONNET_STATS, PROJECT_STATS, RECENT, auctionnet_features, project_features
 from vamo_jax.data.spec import NUM_VALUE_CHANNELS
 from vamo_jax.data.tasks import task_channels
 from vamo_jax.sim.auction import _cumsum_rows
@@ -55,6 +55,7 @@ class Traffic:
       budget, cpa: (N,) budget and CPAConstraint. task: (N,) learning task of each advertiser.
       campaign: (N,) its campaign type (the market's one).
       market_value: (T,) mean pValue over the step's impressions and advertisers.
+      least_winning_cost: (T,) mean logged leastWinningCost of the step (AuctionNet's features).
       history: (H, 3) the logged market before the period (zeros where there is none).
     """
 
@@ -69,6 +70,7 @@ class Traffic:
     task: chex.Array
     campaign: chex.Array
     market_value: chex.Array
+    least_winning_cost: chex.Array
     history: chex.Array
 
 
@@ -90,6 +92,7 @@ def logged_traffic(dataset: Dataset, period: int) -> Traffic:
         top_bid=raw.top_bid, top_adv=raw.top_adv, shown=raw.shown, budget=log.budget, cpa=log.cpa,
         task=np.asarray(split.task)[order], campaign=np.asarray(split.campaign)[order],
         market_value=(log.pvalue.sum(0) / (denom * len(log.advertiser))).astype(np.float32),
+        least_winning_cost=(log.lwc_logged / denom).astype(np.float32),
         history=history.astype(np.float32),
     )
 
@@ -122,7 +125,7 @@ def _auction(env: EnvParams, j, eff, valid, top_bid, top_adv):
 
 
 def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn, policy_state: Any,
-                      key: chex.PRNGKey) -> dict:
+                      key: chex.PRNGKey, features: str = "project") -> dict:
     """Advertiser j's period under `policy_fn` on the logged traffic (module docstring).
 
     Args:
@@ -131,26 +134,39 @@ def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn
       policy_fn: `sim.rollout.PolicyFn` contract on an `Observation` of one advertiser (N = 1):
         (obs, policy_state, key) -> (actions (1,), policy_state).
       key: the conversion draws and the policy's keys.
+      features: the state j observes: "project" (`raw_features.project_features`) or
+        "auctionnet" (`raw_features.auctionnet_features`, from j's own bids, slots won and
+        conversions and the logged leastWinningCost), as the policy was trained on.
 
     Returns:
       {"value": realised conversions, "value_continuous": Σ pValue over exposed wins, "cost",
        "wins": () each; "states": (T, 16), "actions": (T,), "cost_per_step": (T,)}.
     """
-    t_total, k = env.ticks_per_day, env.num_slots
+    if features not in ("project", "auctionnet"):
+        raise ValueError(f"replay_advertiser: features={features!r}; use project or auctionnet.")
+    t_total, k, n = env.ticks_per_day, env.num_slots, traffic.budget.shape[0]
+    i_cap = traffic.valid.shape[1]
+    chex.assert_shape(traffic.pvalue, (n, t_total, i_cap))
+    chex.assert_shape([traffic.top_bid, traffic.top_adv], (t_total, i_cap, k + 1))
+    chex.assert_shape(traffic.shown, (t_total, i_cap, k))
     mean_per_tick = env.impressions_per_day / t_total
     budget, cpa, campaign = traffic.budget[j], traffic.cpa[j], traffic.campaign[j]
     req = requirement(jnp.zeros(()), budget, cpa, campaign)[None]
     unit = jnp.asarray(env.unit_value, jnp.float32)[campaign]
 
     def step(carry, xs):
-        remaining, hist_sum, recent, history, last_reward, pstate = carry
-        t, key_t, valid, v, sigma, top_bid, top_adv, shown, market_value = xs
+        remaining, hist_sum, recent, an_hist, an_recent, history, last_reward, pstate = carry
+        t, key_t, valid, v, sigma, top_bid, top_adv, shown, market_value, lwc_logged = xs
         k_pol, k_val, k_conv = jax.random.split(key_t, 3)
         n_valid = jnp.sum(valid).astype(jnp.float32)
         denom = jnp.maximum(n_valid, 1.0)
         volume = n_valid / mean_per_tick
         cur_value = jnp.sum(v * valid) / denom
-        state = project_features(t, t_total, remaining, budget, hist_sum, jnp.sum(recent, 0), cur_value, volume)
+        if features == "project":
+            state = project_features(t, t_total, remaining, budget, hist_sum, jnp.sum(recent, 0), cur_value, volume)
+        else:
+            state = auctionnet_features(t, t_total, remaining, budget, an_hist[:-1], jnp.sum(an_recent[:, :-1], 0),
+                                        cur_value, n_valid, jnp.sum(an_recent[:, -1]), an_hist[-1])
         obs = Observation(state=state[None], tick=t, remaining_budget=remaining[None], requirement=req,
                           history=history, campaign=campaign[None], last_reward=last_reward[None])
         action, pstate = policy_fn(obs, pstate, k_pol)
@@ -171,29 +187,33 @@ def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn
         first = jnp.where(sold1, jnp.maximum(second, env.reserve_price), 0.0)
         clearing = jnp.sum(first) / jnp.maximum(jnp.sum(sold1), 1.0)
         stats = jnp.stack([a, wins / denom, spend / (budget / t_total), lwc, cur_value, volume])
+        xi = jnp.sum(valid & (slot < k)).astype(jnp.float32)
+        means = jnp.stack([jnp.sum(a * v * valid) / denom, lwc_logged, cur_value, conv / denom, xi / denom, n_valid])
         market = jnp.stack([volume, market_value, clearing]).astype(jnp.float32)
-        carry = (remaining - spend, hist_sum + stats, jnp.concatenate([recent[1:], stats[None]]),
-                 jnp.concatenate([history[1:], market[None]]), jnp.full((NUM_VALUE_CHANNELS,), conv / unit), pstate)
+        carry = (remaining - spend, hist_sum + stats, jnp.concatenate([recent[1:], stats[None]]), an_hist + means,
+                 jnp.concatenate([an_recent[1:], means[None]]), jnp.concatenate([history[1:], market[None]]),
+                 jnp.full((NUM_VALUE_CHANNELS,), conv / unit), pstate)
         return carry, dict(value=conv, value_continuous=jnp.sum(v * exposed), cost=spend, wins=wins,
                            states=state, actions=a)
 
-    n_stats = len(PROJECT_STATS)
-    carry = (budget, jnp.zeros((n_stats,)), jnp.zeros((RECENT, n_stats)), traffic.history,
-             jnp.zeros((NUM_VALUE_CHANNELS,)), policy_state)
+    n_stats, n_an = len(PROJECT_STATS), len(AUCTIONNET_STATS) + 1  # AuctionNet's means and the impression count
+    carry = (budget, jnp.zeros((n_stats,)), jnp.zeros((RECENT, n_stats)), jnp.zeros((n_an,)), jnp.zeros((RECENT, n_an)),
+             traffic.history, jnp.zeros((NUM_VALUE_CHANNELS,)), policy_state)
     xs = (jnp.arange(t_total), jax.random.split(key, t_total), traffic.valid, traffic.pvalue[j], traffic.sigma[j],
-          traffic.top_bid, traffic.top_adv, traffic.shown, traffic.market_value)
+          traffic.top_bid, traffic.top_adv, traffic.shown, traffic.market_value, traffic.least_winning_cost)
     _, out = jax.lax.scan(step, carry, xs)
     return dict(value=out["value"].sum(), value_continuous=out["value_continuous"].sum(), cost=out["cost"].sum(),
                 wins=out["wins"].sum(), states=out["states"], actions=out["actions"], cost_per_step=out["cost"])
 
 
-def replay_every_advertiser(env: EnvParams, traffic: Traffic, make_policy, key: chex.PRNGKey) -> dict:
+def replay_every_advertiser(env: EnvParams, traffic: Traffic, make_policy, key: chex.PRNGKey,
+                            features: str = "project") -> dict:
     """`replay_advertiser` of every advertiser j (a `vmap` axis); `make_policy(j) -> (policy_fn,
     policy_state)` builds j's policy (j traced). Leaves gain a leading N axis."""
 
     def one(j):
         policy_fn, policy_state = make_policy(j)
-        return replay_advertiser(env, traffic, j, policy_fn, policy_state, jax.random.fold_in(key, j))
+        return replay_advertiser(env, traffic, j, policy_fn, policy_state, jax.random.fold_in(key, j), features)
 
     return jax.vmap(one)(jnp.arange(traffic.budget.shape[0]))
 
@@ -226,7 +246,7 @@ def make_logged_evaluator(dataset: Dataset, model_config, eval_config, period: i
                 own = jax.tree.map(lambda p: p[task], seed_params)
                 return _policy_fn(model, own, replay), _initial_context(replay, context, targets[task], jnp.int32(0))
 
-            out = replay_every_advertiser(env, traffic, make, key)
+            out = replay_every_advertiser(env, traffic, make, key, dataset.config.features)
             return out[kind], out["cost"]
 
         per_draw = jax.vmap(one_seed, in_axes=(None, 0))

@@ -84,21 +84,42 @@ def project_states(log, mean_per_tick: float) -> np.ndarray:
                                        recent, stats[..., 4], stats[..., 5]))
 
 
+AUCTIONNET_STATS: tuple[str, ...] = ("bid", "least_winning_cost", "pvalue", "conversion", "xi")
+"""The per-step means (over the step's impressions) behind AuctionNet's features."""
+
+
+def auctionnet_features(t, ticks: int, remaining, budget, hist_sum, recent_sum, current_pvalue, volume,
+                        volume_recent, volume_hist):
+    """AuctionNet's 16 features at step t (module docstring), broadcast over leading axes.
+
+    Args:
+      t, ticks, remaining, budget: as `project_features`.
+      hist_sum, recent_sum: (…, 5) Σ of the `AUCTIONNET_STATS` over steps 0..t−1 and over the last ≤ 3.
+      current_pvalue: (…,) step t's mean pValue. volume: (…,) step t's impressions.
+      volume_recent, volume_hist: (…,) impressions of the last ≤ 3 steps and of all steps before t.
+
+    Returns:
+      (…, 16) float32.
+    """
+    t = jnp.asarray(t, jnp.float32)
+    hist = hist_sum / jnp.maximum(t, 1.0)[..., None]
+    recent = recent_sum / jnp.maximum(jnp.minimum(t, float(RECENT)), 1.0)[..., None]
+    left = remaining / budget
+    return jnp.stack([
+        jnp.broadcast_to((ticks - t) / ticks, left.shape), left, hist[..., 0], recent[..., 0],
+        hist[..., 1], hist[..., 2], hist[..., 3], hist[..., 4], recent[..., 1], recent[..., 2], recent[..., 3],
+        recent[..., 4], current_pvalue, jnp.broadcast_to(volume, left.shape),
+        jnp.broadcast_to(volume_recent, left.shape), jnp.broadcast_to(volume_hist, left.shape),
+    ], -1).astype(jnp.float32)
+
+
 def auctionnet_states(log) -> np.ndarray:
     """(N, T, 16) AuctionNet's own state features (module docstring) of a `PeriodLog`."""
     n, ticks = log.bid.shape
     denom = np.maximum(log.volume, 1.0)[None, :]
     means = np.stack([log.bid / denom, np.broadcast_to(log.lwc_logged / denom, (n, ticks)), log.pvalue / denom,
                       log.conversions / denom, log.xi / denom], -1)  # (N, T, 5)
-    hist_sum, recent_sum = running_sums(means)
-    t = np.arange(ticks, dtype=np.float64)
-    hist = hist_sum / np.maximum(t, 1.0)[:, None]
-    recent = recent_sum / np.maximum(np.minimum(t, RECENT), 1.0)[:, None]
+    hist, recent = running_sums(means)
     volume_hist, volume_recent = (v[..., 0] for v in running_sums(log.volume[:, None]))
-    per_adv = lambda x: np.broadcast_to(x, (n, ticks))  # noqa: E731
-    return np.stack([
-        per_adv((ticks - t) / ticks), log.remaining / log.budget[:, None],
-        hist[..., 0], recent[..., 0], hist[..., 1], hist[..., 2], hist[..., 3], hist[..., 4],
-        recent[..., 1], recent[..., 2], recent[..., 3], recent[..., 4], means[..., 2],
-        per_adv(log.volume), per_adv(volume_recent), per_adv(volume_hist),
-    ], -1).astype(np.float32)
+    return np.asarray(auctionnet_features(np.arange(ticks)[None, :], ticks, log.remaining, log.budget[:, None], hist,
+                                          recent, means[..., 2], log.volume, volume_recent, volume_hist))
