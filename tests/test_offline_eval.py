@@ -22,7 +22,8 @@ from vamo_jax.data.auctionnet_raw import read_period
 from vamo_jax.data.config import AuctionNetConfig
 from vamo_jax.data.raw_features import auctionnet_states, project_states
 from vamo_jax.data.raw_export import write_period
-from vamo_jax.offline_eval import fixed_multiplier_replay, logged_metrics, logged_traffic, replay_every_advertiser
+from vamo_jax.offline_eval import (fixed_multiplier_replay, logged_metrics, logged_totals, logged_traffic,
+                                   replay_every_advertiser)
 from vamo_jax.sim import HeuristicParams, simulate_day
 
 ENV = CONFIG.env
@@ -137,5 +138,8 @@ def test_replaying_the_logged_actions_gives_the_log(logged):
             env, tr, make, jax.random.PRNGKey(1), features))(traffic))
         np.testing.assert_allclose(out["cost_per_step"], log.cost, rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(out["value_continuous"], log.exposed_value.sum(1), rtol=1e-4)
+        values, costs = logged_totals(raw)  # the reference read from the trajectories
+        np.testing.assert_allclose(out["value_continuous"], values, rtol=1e-4)
+        np.testing.assert_allclose(out["cost"], costs, rtol=1e-4)
         # AuctionNet's conversion means (6, 10) are of fresh draws, the others of the log.
         np.testing.assert_allclose(out["states"][..., compared], expected[..., compared], rtol=1e-4, atol=1e-5)

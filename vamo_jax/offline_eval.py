@@ -276,11 +276,25 @@ def logged_metrics(dataset: Dataset, values: np.ndarray, costs: np.ndarray, beta
             "violation_rate": scores["violation_rate"]}
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def fixed_multiplier_replay(env: EnvParams, traffic: Traffic, multiplier: float, key: chex.PRNGKey) -> dict:
-    """Every advertiser bidding a fixed `multiplier` all period on the logged traffic (a reference)."""
+@functools.partial(jax.jit, static_argnums=(0,))
+def fixed_multiplier_replay(env: EnvParams, traffic: Traffic, multiplier: chex.Array, key: chex.PRNGKey) -> dict:
+    """Every advertiser bidding the fixed `multiplier` () all period on the logged traffic (a
+    reference; `jax.vmap` it over a grid for the best fixed multiplier in hindsight)."""
 
     def fixed(obs, state, key):
         return jnp.full((1,), multiplier), state
 
     return replay_every_advertiser(env, traffic, lambda j: (fixed, ()), key)
+
+
+def logged_totals(dataset: Dataset, return_kind: str = "expected", period: int | None = None):
+    """(values (N,), costs (N,)) of the logged behaviour on `period` (default: test), by advertiser:
+    the logs' own outcome, the reference `evaluate.logged_totals` gives on the simulator."""
+    period = dataset.config.test_day if period is None else period
+    split = next(s for s in (dataset.train, dataset.val, dataset.test) if period in np.asarray(s.day))
+    rows = np.flatnonzero(np.asarray(split.day) == period)
+    rows = rows[np.argsort(np.asarray(split.advertiser)[rows])]
+    values = split.rewards_continuous if return_kind == "expected" else split.rewards
+    campaign = np.asarray(split.campaign)[rows]
+    own = np.take_along_axis(np.asarray(values)[rows], campaign[:, None, None], 2)[..., 0]
+    return own.sum(1), np.asarray(split.cost)[rows].sum(1)
