@@ -74,6 +74,15 @@ class Traffic:
     history: chex.Array
 
 
+def period_rows(dataset: Dataset, period: int):
+    """(split, rows (N,)): the split holding `period` and its rows of that period, by advertiser."""
+    split = next((s for s in (dataset.train, dataset.val, dataset.test) if period in np.asarray(s.day)), None)
+    if split is None:
+        raise ValueError(f"period {period} is in no split of the data set (data.train_days, val_day, test_day).")
+    rows = np.flatnonzero(np.asarray(split.day) == period)
+    return split, rows[np.argsort(np.asarray(split.advertiser)[rows])]
+
+
 def logged_traffic(dataset: Dataset, period: int) -> Traffic:
     """The `Traffic` of `period` read from `dataset.config.path` (an `AuctionNetConfig`'s data)."""
     config, env = dataset.config, dataset.config.env
@@ -81,9 +90,7 @@ def logged_traffic(dataset: Dataset, period: int) -> Traffic:
     log = read_period(path, env.num_slots, env.reserve_price, env.ticks_per_day)
     capacity = config.capacity or int(log.volume.max())
     raw = read_traffic(path, log, env.num_slots, env.reserve_price, capacity)
-    split = next(s for s in (dataset.train, dataset.val, dataset.test) if period in np.asarray(s.day))
-    rows = np.flatnonzero(np.asarray(split.day) == period)
-    order = rows[np.argsort(np.asarray(split.advertiser)[rows])]
+    split, order = period_rows(dataset, period)
     denom = np.maximum(log.volume, 1.0)
     market = dataset.market[0].reshape(-1, dataset.market.shape[-1])[: period * env.ticks_per_day]
     history = np.concatenate([np.zeros((env.history_len, market.shape[-1]), np.float32), market])[-env.history_len:]
@@ -265,9 +272,7 @@ def logged_metrics(dataset: Dataset, values: np.ndarray, costs: np.ndarray, beta
 
     config = dataset.config
     period = config.test_day if period is None else period
-    split = next(s for s in (dataset.train, dataset.val, dataset.test) if period in np.asarray(s.day))
-    rows = np.flatnonzero(np.asarray(split.day) == period)
-    rows = rows[np.argsort(np.asarray(split.advertiser)[rows])]
+    split, rows = period_rows(dataset, period)
     tasks, k = np.asarray(split.task)[rows], config.num_tasks
     plain = per_task_metrics(values, costs, tasks, task_channels(config.env, k))
     scores = task_scores(values, costs, np.asarray(split.constraint)[rows], np.asarray(split.campaign)[rows],
@@ -291,9 +296,7 @@ def logged_totals(dataset: Dataset, return_kind: str = "expected", period: int |
     """(values (N,), costs (N,)) of the logged behaviour on `period` (default: test), by advertiser:
     the logs' own outcome, the reference `evaluate.logged_totals` gives on the simulator."""
     period = dataset.config.test_day if period is None else period
-    split = next(s for s in (dataset.train, dataset.val, dataset.test) if period in np.asarray(s.day))
-    rows = np.flatnonzero(np.asarray(split.day) == period)
-    rows = rows[np.argsort(np.asarray(split.advertiser)[rows])]
+    split, rows = period_rows(dataset, period)
     values = split.rewards_continuous if return_kind == "expected" else split.rewards
     campaign = np.asarray(split.campaign)[rows]
     own = np.take_along_axis(np.asarray(values)[rows], campaign[:, None, None], 2)[..., 0]
