@@ -171,3 +171,24 @@ def day_metrics(value, cost, constraint, campaign, tasks, channels, unit_value,
         "online_ratio": ratio,
         "violation_rate": task_means(violated(value, cost, constraint, campaign, unit_value), tasks, num_tasks),
     }
+
+
+def auctionnet_score(conversions, cost, cpa_target, beta: float = 2.0) -> np.ndarray:
+    """AuctionNet's own score of a period (`getScore_neurips` in its offline evaluation), elementwise:
+
+        CPA = cost / (conversions + 1e-10);  score = conversions × min(1, (cpa_target / (CPA + 1e-10))^β).
+
+    Its guards are kept, so on data of one conversion type it equals `score(conversions, cost,
+    cpa_target, campaign=CartCnt, unit_value)` at unit value 1 up to them (`tests/test_score_auctionnet.py`).
+
+    Args:
+      conversions, cost, cpa_target: (…,) broadcast together; cpa_target > 0 (`CPAConstraint`).
+      beta: β ≥ 0 (AuctionNet: 2).
+    """
+    conversions, cost = np.asarray(conversions, np.float64), np.asarray(cost, np.float64)
+    cpa_target = np.asarray(cpa_target, np.float64)
+    if np.any(~np.isfinite(cpa_target)) or np.any(cpa_target <= 0):
+        raise ValueError(f"cpa_target must be finite and > 0, got min {cpa_target.min()}.")
+    cpa = cost / (conversions + 1e-10)
+    penalty = np.where(cpa > cpa_target, np.power(cpa_target / (cpa + 1e-10), beta), 1.0)
+    return penalty * conversions

@@ -84,3 +84,15 @@ def test_dataset_with_subtasks(dataset):
     batch = sample_task_batch(jax.random.PRNGKey(0), sub.train, 4, 8, 4, sub.stats, config.env)
     assert np.all(np.asarray(batch.task) == 4)
     assert np.all(np.asarray(batch.requirement)[:, 3:] == np.eye(3)[1])  # task 4 is a Dir-GMV task
+
+
+def test_a_market_of_one_campaign_type():
+    # AuctionNet's one conversion type: every task is of that type, K = 3 included.
+    env = EnvParams(num_advertisers=12, num_categories=3, history_len=48, campaign_mix=(0.0, 0.0, 1.0))
+    for k in (1, 3, 4, 12):
+        assert tasks_per_type(env, k) == (0, 0, k)
+        np.testing.assert_array_equal(task_channels(env, k), np.full(k, 2))
+        assert np.array_equal(np.bincount(advertiser_tasks(env, k), minlength=k) > 0, np.ones(k, bool))
+    np.testing.assert_array_equal(advertiser_tasks(env, 3), np.arange(12) % 3)  # K = categories: by category
+    with pytest.raises(ValueError, match="1 ≤ K ≤ env.num_advertisers=12"):
+        DataConfig(num_tasks=13, env=env)

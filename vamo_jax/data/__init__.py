@@ -7,6 +7,10 @@
     relabel(ds.train, target_task, config.env.unit_value)        # cross-task re-scoring
     export_auctionnet(ds, "logs/"); import_auctionnet("logs/", config)
 
+AuctionNet's raw periods (`auctionnet_raw`, `auctionnet_data`, polars): `make_dataset(AuctionNetConfig(path=…))`,
+written by the simulator with `raw_export.write_raw(ds, "raw/")`; evaluation on their logged
+traffic is `vamo_jax.offline_eval`.
+
 Evaluation on the test day replays the logged day with some advertisers under a policy:
     totals, traj, _ = vamo_jax.sim.simulate_day(policy_fn=..., policy_state=...,
                                                 controlled_mask=..., **ds.eval_inputs(day=10))

@@ -120,3 +120,40 @@ class DataConfig:
         d.pop("cache_dir")
         d["format_version"] = FORMAT_VERSION
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class AuctionNetConfig(DataConfig):
+    """AuctionNet's raw periods as the data set (`vamo_jax.data.auctionnet_data`); periods are days.
+
+    The inherited fields keep their meaning with periods for days: `train_days`, `val_day` and
+    `test_day` are deliveryPeriodIndex values in time order, `num_days` the last period read;
+    `num_tasks` is K; `env` describes AuctionNet's market (48 advertisers of one campaign type,
+    48 steps, 3 slots, reserve 0) and `train_per_task` etc. are None (every trajectory).
+
+    Attributes:
+      path: the directory of the raw period files `period-<index>.csv` / `.parquet`.
+      task_by: "category" (task k: the k-th advertiserCategoryIndex, K = the number of categories)
+        or "cpa_class" (K classes of CPAConstraint, tightest first, cut at the training
+        trajectories' quantiles k/K).
+      features: "project" (`sim.STATE_FEATURES`, what the offline evaluator observes) or
+        "auctionnet" (AuctionNet's own 16, to compare with its baselines on their terms).
+      capacity: impressions per step in the evaluator's arrays; 0 = the largest step of the
+        evaluated period.
+    """
+
+    path: str = ""
+    task_by: str = "category"
+    features: str = "project"
+    capacity: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name, choices in (("task_by", ("category", "cpa_class")), ("features", ("project", "auctionnet"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"DataConfig.{name}={getattr(self, name)!r} is invalid: use one of {choices}.")
+        if any(v is not None for v in (self.train_per_task, self.val_per_task, self.test_per_task)):
+            raise ValueError("DataConfig.train_per_task/val_per_task/test_per_task must be None on AuctionNet "
+                             "data: every (period, advertiser) trajectory is used.")
+        if not (isinstance(self.capacity, int) and self.capacity >= 0):
+            raise ValueError(f"DataConfig.capacity={self.capacity!r} is invalid: use 0 or a positive count.")

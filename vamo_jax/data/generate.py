@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vamo_jax.data.auctionnet import returns_to_go
-from vamo_jax.data.config import DataConfig
+from vamo_jax.data.config import AuctionNetConfig, DataConfig
 from vamo_jax.data.dataset import SPLIT_FIELDS, Dataset, Split, compute_norm_stats
 from vamo_jax.data.tasks import advertiser_tasks
 from vamo_jax.sim import market as market_lib
@@ -175,7 +175,12 @@ another layout raises."""
 
 def make_dataset(config: DataConfig) -> Dataset:
     """Generates (or loads from `config.cache_dir`) the data set described by `config`; a cache
-    file that does not load is reported and written again."""
+    file that does not load is reported and written again. An `AuctionNetConfig` reads its raw
+    periods instead (`auctionnet_data.load_auctionnet`)."""
+    if isinstance(config, AuctionNetConfig):
+        from vamo_jax.data.auctionnet_data import load_auctionnet  # polars only where AuctionNet data is read
+
+        return load_auctionnet(config)
     path = None
     if config.cache_dir is not None:
         path = os.path.join(config.cache_dir, f"vamo_logs_{config.fingerprint()}.npz")
