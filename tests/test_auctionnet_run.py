@@ -2,8 +2,8 @@
 
 The simulator writes raw periods (`python -m vamo_jax.data --format auctionnet-raw`); the
 `auctionnet` config, sized down, reads them; every method of the main job trains on them
-(`bidding.make_problem`, `loop.fit_method`) and is scored on the test period's logged traffic
-(`offline_eval.make_logged_evaluator`), the composition the run makes with the simulator's evaluator.
+through the one run (`vamo_jax.run.run`) and is scored on the test period's logged traffic
+(`offline_eval.make_logged_evaluator`).
 """
 
 import dataclasses
@@ -12,16 +12,11 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from vamo_jax.bidding import make_problem
+from vamo_jax import run
 from vamo_jax.config import load_config
 from vamo_jax.data import make_dataset
 from vamo_jax.data.__main__ import main as data_main
 from vamo_jax.data.auctionnet_raw import period_files
-from vamo_jax.evaluate import per_task_params, task_targets
-from vamo_jax.loop import fit_method
-from vamo_jax.methods import Kind, get
-from vamo_jax.offline_eval import logged_metrics, make_logged_evaluator
-from vamo_jax.train import eval_params
 
 SMALL = tiny.get_config()
 METHODS = ("stl", "equal", "vamo", "share", "vao")
@@ -50,25 +45,21 @@ def test_the_cli_writes_every_period(config):
 
 
 def test_main_job_methods_on_auctionnet_format(config, tmp_path):
+    """`run.run` end to end on the generated periods: every method trains and is scored on the test
+    period's logged traffic (`offline_eval.make_logged_evaluator`), beside the logged behaviour."""
     dataset = make_dataset(config.data)  # dispatches to the raw reader
-    k, n = config.data.num_tasks, config.data.env.num_advertisers
+    n = config.data.env.num_advertisers
     assert dataset.train.size == 2 * n and dataset.test.size == n
-    problem = make_problem(dataset, config.model, config.train.batch_size)
-    evaluate = make_logged_evaluator(dataset, config.model, config.eval)
-    targets = task_targets(dataset, config.eval.target_quantile)
-    budget = np.asarray(dataset.test.budget)[np.argsort(np.asarray(dataset.test.advertiser))]  # (N,) by advertiser
-    for method in METHODS:
-        states, history, _ = fit_method(problem, method, config.train, tmp_path / method,
-                                        tuple(f"category {c}" for c in range(k)))
-        assert np.all(np.isfinite(history["losses"]))
-        params = eval_params(states, config.train)
-        single = get(method).kind is Kind.SINGLE_TASK
-        values, costs = evaluate(params if single else per_task_params(params, k), targets)
-        values, costs = np.asarray(values), np.asarray(costs)
-        assert values.shape == costs.shape == (1, config.eval.draws, n)
-        assert np.all(values >= 0) and np.all(np.isfinite(costs))
-        assert np.all(costs <= budget)
-        assert costs.sum() > 0, method  # the trained policies bid and win
-        metrics = logged_metrics(dataset, values, costs, config.eval.beta)
-        assert all(m.shape == (1, config.eval.draws, k) for m in metrics.values())
-        assert np.all(metrics["return"] <= metrics["value"] + 1e-9)  # the score never exceeds the value
+    results = run.run(config, tmp_path)
+    assert list(results["methods"]) == list(METHODS)
+    budget = float(np.asarray(dataset.test.budget).mean())
+    for method, entry in results["methods"].items():
+        metrics = entry["metrics"]
+        for task in results["tasks"]:
+            score, value = np.asarray(entry["per_task"][task]["draws"]), np.asarray(metrics["value"][task]["draws"])
+            assert np.all(np.isfinite(score)) and np.all(score <= value + 1e-9), method  # the score never exceeds the value
+            assert np.all(np.asarray(metrics["cost"][task]["draws"]) <= budget * n), method
+            assert np.isfinite(metrics["test_loss"][task]["mean"])
+        assert sum(metrics["cost"][t]["mean"] for t in results["tasks"]) > 0, method  # the policies bid and win
+    assert set(results["logged_behaviour"]) == {"score", "value", "cost", "online_ratio", "violation_rate"}
+    assert (tmp_path / "results.json").exists()

@@ -43,7 +43,9 @@ def logged(tmp_path_factory):
     dataset = dataclasses.replace(dataset, world=world)
     calm = HeuristicParams(kind=np.ones(N, np.int32), alpha=np.linspace(0.3, 0.5, N, dtype=np.float32),
                            gain=np.ones(N, np.float32), gamma=np.ones(N, np.float32),
-                           noise=np.full(N, 0.05, np.float32), competition=np.ones(N, np.float32))
+                           noise=np.full(N, 0.05, np.float32), competition=np.ones(N, np.float32),
+                           **{name: np.ones(N, np.float32) for name in  # the auto-bidder's, unused by kind 1
+                              ("aim_roi", "unit", "constraint_gain", "prior_spend", "integral_limit")})
     out = tmp_path_factory.mktemp("logged")
     for day in (DAY - 2, DAY - 1, DAY):
         write_period(dataset, day, str(out / f"period-{day}.csv"), behaviour=calm)
@@ -111,7 +113,7 @@ def test_metrics_and_references(logged):
             assert budget[j] - price[paid].max() < high["cost"][j]
     assert exact > 0 and reached > 0
     metrics = logged_metrics(raw, high["value_continuous"][None], high["cost"][None])
-    assert set(metrics) == {"return", "value", "cost", "ratio", "violation_rate"}
+    assert set(metrics) == {"score", "value", "cost", "online_ratio", "violation_rate"}
     k = raw.config.num_tasks
     assert all(m.shape == (1, k) for m in metrics.values())
     tasks = np.asarray(traffic.task)

@@ -39,6 +39,9 @@ from vamo_jax.data.dataset import Dataset
 from vamo_jax.data.raw_features import AUCTIONNET_STATS, PROJECT_STATS, RECENT, auctionnet_features, project_features
 from vamo_jax.data.spec import NUM_VALUE_CHANNELS
 from vamo_jax.data.tasks import task_channels
+from vamo_jax.evaluate import _initial_context, _policy_fn, _Replay  # the simulator evaluator's policy context
+from vamo_jax.models.policy import make_policy, market_reach
+from vamo_jax.score import day_metrics
 from vamo_jax.sim.auction import _cumsum_rows
 from vamo_jax.sim.env import Observation, requirement, sanitize_actions
 from vamo_jax.sim.params import EnvParams
@@ -162,7 +165,7 @@ def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn
     unit = jnp.asarray(env.unit_value, jnp.float32)[campaign]
 
     def step(carry, xs):
-        remaining, hist_sum, recent, an_hist, an_recent, history, last_reward, pstate = carry
+        remaining, hist_sum, recent, an_hist, an_recent, history, last_reward, last_expected, pstate = carry
         t, key_t, valid, v, sigma, top_bid, top_adv, shown, market_value, lwc_logged = xs
         k_pol, k_val, k_conv = jax.random.split(key_t, 3)
         n_valid = jnp.sum(valid).astype(jnp.float32)
@@ -175,7 +178,8 @@ def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn
             state = auctionnet_features(t, t_total, remaining, budget, an_hist[:-1], jnp.sum(an_recent[:, :-1], 0),
                                         cur_value, n_valid, jnp.sum(an_recent[:, -1]), an_hist[-1])
         obs = Observation(state=state[None], tick=t, remaining_budget=remaining[None], requirement=req,
-                          history=history, campaign=campaign[None], last_reward=last_reward[None])
+                          history=history, campaign=campaign[None], last_reward=last_reward[None],
+                          last_expected_reward=last_expected[None])
         action, pstate = policy_fn(obs, pstate, k_pol)
         a = sanitize_actions(action, env)[0]
         eff = jnp.minimum(a * v, remaining) * (remaining >= env.reserve_price)
@@ -199,13 +203,14 @@ def replay_advertiser(env: EnvParams, traffic: Traffic, j: chex.Array, policy_fn
         market = jnp.stack([volume, market_value, clearing]).astype(jnp.float32)
         carry = (remaining - spend, hist_sum + stats, jnp.concatenate([recent[1:], stats[None]]), an_hist + means,
                  jnp.concatenate([an_recent[1:], means[None]]), jnp.concatenate([history[1:], market[None]]),
-                 jnp.full((NUM_VALUE_CHANNELS,), conv / unit), pstate)
+                 jnp.full((NUM_VALUE_CHANNELS,), conv / unit),
+                 jnp.full((NUM_VALUE_CHANNELS,), jnp.sum(v * exposed) / unit), pstate)
         return carry, dict(value=conv, value_continuous=jnp.sum(v * exposed), cost=spend, wins=wins,
                            states=state, actions=a)
 
     n_stats, n_an = len(PROJECT_STATS), len(AUCTIONNET_STATS) + 1  # AuctionNet's means and the impression count
     carry = (budget, jnp.zeros((n_stats,)), jnp.zeros((RECENT, n_stats)), jnp.zeros((n_an,)), jnp.zeros((RECENT, n_an)),
-             traffic.history, jnp.zeros((NUM_VALUE_CHANNELS,)), policy_state)
+             traffic.history, jnp.zeros((NUM_VALUE_CHANNELS,)), jnp.zeros((NUM_VALUE_CHANNELS,)), policy_state)
     xs = (jnp.arange(t_total), jax.random.split(key, t_total), traffic.valid, traffic.pvalue[j], traffic.sigma[j],
           traffic.top_bid, traffic.top_adv, traffic.shown, traffic.market_value, traffic.least_winning_cost)
     _, out = jax.lax.scan(step, carry, xs)
@@ -231,9 +236,6 @@ def make_logged_evaluator(dataset: Dataset, model_config, eval_config, period: i
     `eval_config.draws` conversion draws; the layout and conditioning of `evaluate.make_evaluator`
     (advertiser j uses its learning task's model and target return), values realised or expected
     (`eval_config.return_kind`)."""
-    from vamo_jax.evaluate import _initial_context, _policy_fn, _Replay  # the simulator evaluator's policy
-    from vamo_jax.models.policy import make_policy, market_reach
-
     env = dataset.config.env
     period = dataset.config.test_day if period is None else period
     traffic = jax.tree.map(jnp.asarray, logged_traffic(dataset, period))
@@ -262,23 +264,22 @@ def make_logged_evaluator(dataset: Dataset, model_config, eval_config, period: i
     return jax.jit(evaluate)
 
 
+def period_advertisers(dataset: Dataset, period: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(constraint, campaign, task), each (N,) by advertiser, of a logged period (default: the test
+    period): what `score.day_metrics` needs of the advertisers scored there."""
+    period = dataset.config.test_day if period is None else period
+    split, rows = period_rows(dataset, period)
+    return (np.asarray(split.constraint)[rows], np.asarray(split.campaign)[rows], np.asarray(split.task)[rows])
+
+
 def logged_metrics(dataset: Dataset, values: np.ndarray, costs: np.ndarray, beta: float = 2.0,
                    period: int | None = None) -> dict[str, np.ndarray]:
-    """(…, K) per-task metrics of per-advertiser values and costs (…, N) on a logged period, under
-    the names of the simulator's evaluation (`experiments.compare.test_day_metrics`): "return" (mean
-    AuctionNet score), "value", "cost", "ratio" (online ratio: cost per conversion), "violation_rate"."""
-    from vamo_jax.evaluate import per_task_metrics
-    from vamo_jax.score import task_scores
-
+    """`score.METRICS` -> (…, K) per-task metrics of per-advertiser values and costs (…, N) on a
+    logged period (`score.day_metrics`, the simulator's evaluation's names)."""
     config = dataset.config
-    period = config.test_day if period is None else period
-    split, rows = period_rows(dataset, period)
-    tasks, k = np.asarray(split.task)[rows], config.num_tasks
-    plain = per_task_metrics(values, costs, tasks, task_channels(config.env, k))
-    scores = task_scores(values, costs, np.asarray(split.constraint)[rows], np.asarray(split.campaign)[rows],
-                         tasks, k, config.env.unit_value, beta)
-    return {"return": scores["score"], "value": plain["return"], "cost": plain["cost"], "ratio": plain["ratio"],
-            "violation_rate": scores["violation_rate"]}
+    constraint, campaign, tasks = period_advertisers(dataset, period)
+    return day_metrics(values, costs, constraint, campaign, tasks, task_channels(config.env, config.num_tasks),
+                       config.env.unit_value, beta)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

@@ -30,12 +30,15 @@ from vamo_jax import methods as registry
 from vamo_jax import stats
 from vamo_jax.bidding import make_problem
 from vamo_jax.data import Dataset, make_dataset
+from vamo_jax.data.config import AuctionNetConfig
 from vamo_jax.data.tasks import advertiser_tasks, task_channels, task_names
 from vamo_jax.eval_config import EvalConfig
 from vamo_jax.evaluate import (fixed_multiplier_totals, hindsight_multipliers, logged_totals, make_evaluator,
                                 task_targets)
 from vamo_jax.figures import plot_delta_m, plot_scores, plot_training
 from vamo_jax.loop import fit_method
+from vamo_jax.offline_eval import logged_totals as logged_totals_of_period
+from vamo_jax.offline_eval import make_logged_evaluator, period_advertisers
 from vamo_jax.premise import measure_held_out, measure_premise
 from vamo_jax.report import (config_record, held_out_table, markdown_table, reference_bidders_table, summarize,
                              traffic_summary, write_results)
@@ -61,6 +64,11 @@ def problem(data_config, model_config, batch_size: int):
 
 @functools.lru_cache(maxsize=BUILDS_KEPT)
 def evaluator(data_config, model_config, rollouts: EvalConfig):
+    """The scored day's evaluator: the simulator's replay (`evaluate.make_evaluator`), or for
+    AuctionNet's logs the logged traffic (`offline_eval.make_logged_evaluator`); either is
+    `(params (S, K, …), targets (K,)) -> values, costs (S, D, N)`."""
+    if isinstance(data_config, AuctionNetConfig):
+        return make_logged_evaluator(dataset(data_config), model_config, rollouts)
     return make_evaluator(dataset(data_config), model_config, rollouts)
 
 
@@ -209,10 +217,15 @@ def training_key(arm, method: str) -> tuple:
 
 def scored_day_metrics(config, data: Dataset, values: np.ndarray, costs: np.ndarray) -> dict[str, np.ndarray]:
     """`score.METRICS` -> (S, K, D) per seed, task and draw, from per-advertiser own-campaign values
-    and costs (S, D, N) of the scored day."""
+    and costs (S, D, N) of the scored day (the simulated world's advertisers, or those of the
+    logged test period)."""
     env, num_tasks = config.data.env, config.data.num_tasks
-    metrics = day_metrics(values, costs, np.asarray(data.world.constraint), np.asarray(data.world.campaign),
-                          advertiser_tasks(env, num_tasks), task_channels(env, num_tasks), env.unit_value,
+    if data.world is None:
+        constraint, campaign, tasks = period_advertisers(data)
+    else:
+        constraint, campaign = np.asarray(data.world.constraint), np.asarray(data.world.campaign)
+        tasks = advertiser_tasks(env, num_tasks)
+    metrics = day_metrics(values, costs, constraint, campaign, tasks, task_channels(env, num_tasks), env.unit_value,
                           config.eval.beta)
     return {name: np.moveaxis(m, -1, 1) for name, m in metrics.items()}
 
@@ -232,9 +245,13 @@ def hindsight_metrics(config, data: Dataset, values: np.ndarray, costs: np.ndarr
 def reference_bidders(config) -> dict[str, dict[str, np.ndarray]]:
     """results.json key (`report.REFERENCE_BIDDERS`) -> `score.METRICS` -> (1, K, D): the logged
     behaviour policies and, with `eval.hindsight_grid`, each advertiser's best fixed multiplier in
-    hindsight, on the scored day, draws and score of `config` (the run's first arm)."""
+    hindsight, on the scored day, draws and score of `config` (the run's first arm); for AuctionNet's
+    logs the logged behaviour alone (the period's own outcome)."""
     data, rollouts = dataset(config.data), rollouts_of(config.eval)
     env, num_tasks = config.data.env, config.data.num_tasks
+    if data.world is None:  # AuctionNet's logs: the logged period's own outcome, one draw
+        values, costs = logged_totals_of_period(data, config.eval.return_kind)  # (N,) each
+        return {"logged_behaviour": scored_day_metrics(config, data, values[None, None], costs[None, None])}
     values, costs = logged(config.data, rollouts)  # (D, N, V), (D, N)
     own = values[:, np.arange(env.num_advertisers), task_channels(env, num_tasks)[advertiser_tasks(env, num_tasks)]]
     bidders = {"logged_behaviour": scored_day_metrics(config, data, own[None], costs[None])}
