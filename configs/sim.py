@@ -26,7 +26,8 @@ def get_config() -> Config:
     env = EnvParams()
     return Config(
         name="sim",
-        data=DataConfig(seed=0, train_per_task=(20, 20, 10), env=env, cache_dir="runs/cache"),
+        # markets=M: replications over M markets (train.num_seeds seeds each) instead of one market's seeds.
+        data=DataConfig(seed=0, train_per_task=(20, 20, 10), env=env, cache_dir="runs/cache", markets=None),
         model=ModelConfig(
             history_len=env.history_len, embed_dim=32, depth=2, num_heads=2, context_len=10,
             temporal="timesnet", periods=(96, 48, 24), timesnet_width=4, kernel_sizes=(1, 3),

@@ -41,6 +41,8 @@ from process 0 only while process 1's cache keys differ from process 0's, so pro
 every program in every run. The single-task state (a task axis behind the seed axis) is sharded
 by the same `put_seeds` (`test_padding_and_sharding_on_two_and_four_devices`). The suite runs two
 processes once, resuming the one-device run from step 4."""
+MARKETS = ["--set", "data.markets=3", "--set", "train.num_seeds=1"]
+"""3 replications over markets (one seed each): on 4 devices, 3 does not divide the device count."""
 WRITTEN_BY_PROCESS_0 = ("config.json", "results.json", "results.md", "scores.png", "losses.png")
 
 # Runs `python -m vamo_jax.main ARGS…`, logging every file it opens for writing to LOG (argv[1]).
@@ -109,6 +111,22 @@ def four_devices(one_device, run_args, tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("four") / "run"
     done = subprocess.run([sys.executable, "-m", "vamo_jax.main", *run_args, "--workdir", str(workdir)], env=_env(4),
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def markets_one_device(run_args, tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("markets_one") / "run"
+    assert main(run_args + MARKETS + ["--workdir", str(workdir)]) == 0
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def markets_four_devices(markets_one_device, run_args, tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("markets_four") / "run"
+    done = subprocess.run([sys.executable, "-m", "vamo_jax.main", *run_args, *MARKETS, "--workdir", str(workdir)],
+                          env=_env(4), cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return workdir
 
@@ -243,3 +261,13 @@ def test_two_processes_resume_a_run_and_one_process_resumes_theirs(two_processes
     assert main(run_args + ["--workdir", str(workdir), "--resume"]) == 0
     assert not any((workdir / "checkpoints" / m / "damaged").exists() for m in _methods(workdir))
     _assert_same_run(workdir, two_processes[0])
+
+
+def test_replications_over_markets_that_do_not_divide_the_devices_match_one_device(markets_four_devices,
+                                                                                 markets_one_device):
+    """3 markets × 1 seed on 4 devices: padded to 4 replications (the padding repeats market 0's
+    data with its state), each sharded with its own market's data; the real 3 equal one device's."""
+    _assert_same_run(markets_four_devices, markets_one_device)
+    results = json.loads((markets_four_devices / "results.json").read_text())
+    assert results["replications"] == [{"market": m, "seed": m} for m in range(3)]
+    assert results["ci"]["num_markets"] == 3 and results["ci"]["num_seeds"] == 1

@@ -75,21 +75,24 @@ def test_the_best_fixed_multiplier_is_chosen_per_advertiser_and_draw_by_its_scor
     from configs import tiny
     from vamo_jax.data.tasks import advertiser_tasks
     from vamo_jax.run import hindsight_metrics
+    from vamo_jax.sim.market import campaign_assignment
 
     config = tiny.get_config()
     n, tasks = config.data.env.num_advertisers, advertiser_tasks(config.data.env, config.data.num_tasks)
-    world = types.SimpleNamespace(constraint=np.ones(n), campaign=tasks)
     # multiplier 0 earns 3 at no cost (score 3); multiplier 1 earns 10, at no cost for odd
-    # advertisers (score 10) but at a cost of 1e6 for even ones (constraint ratio ~1e-5: score ~0).
+    # advertisers (score 10) but at a cost of 1e6 for even ones (constraint ratio ~1e-5: score ~0);
+    # in a second market the parities swap (each market chooses on its own scores).
     odd = np.arange(n) % 2 == 1
     values = np.stack([np.full(n, 3.0), np.full(n, 10.0)])[:, None]  # (G=2, D=1, N)
-    costs = np.stack([np.zeros(n), np.where(odd, 0.0, 1e6)])[:, None]
-    metrics = hindsight_metrics(config, types.SimpleNamespace(world=world), values, costs)
-    chosen = np.where(odd, 10.0, 3.0)
-    expected = [chosen[tasks == k].mean() for k in range(config.data.num_tasks)]
-    np.testing.assert_allclose(metrics["value"][0, :, 0], expected)
-    np.testing.assert_allclose(metrics["score"][0, :, 0], expected)
-    np.testing.assert_allclose(metrics["violation_rate"][0, :, 0], 0.0)
+    costs = [np.stack([np.zeros(n), np.where(parity, 0.0, 1e6)])[:, None] for parity in (odd, ~odd)]
+    advertisers = (np.ones((2, 1, n)), campaign_assignment(config.data.env), tasks)  # constraint, campaign, task
+    metrics = hindsight_metrics(config, advertisers, np.stack([values, values]), np.stack(costs))
+    for market, parity in enumerate((odd, ~odd)):
+        chosen = np.where(parity, 10.0, 3.0)
+        expected = [chosen[tasks == k].mean() for k in range(config.data.num_tasks)]
+        np.testing.assert_allclose(metrics["value"][market, :, 0], expected)
+        np.testing.assert_allclose(metrics["score"][market, :, 0], expected)
+        np.testing.assert_allclose(metrics["violation_rate"][market, :, 0], 0.0)
 
 
 def test_traffic_draw_0_is_the_logged_day_and_the_others_are_distinct_and_fixed():

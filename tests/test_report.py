@@ -147,6 +147,13 @@ def test_test_draws_are_averaged_within_each_seed():
     for entry in means["methods"].values():
         for cell in entry["per_task"].values():
             assert np.shape(cell.pop("draws"))[1] == 1
+    # The variance components split the draws off (traffic); from seed means there is no traffic level.
+    for a, b in zip(with_draws["methods"].values(), means["methods"].values()):
+        for other in a["comparisons"]:
+            drawn, meaned = a["comparisons"][other].pop("variance_components"), b["comparisons"][other].pop(
+                "variance_components")
+            assert drawn["delta_m"]["draws"] == 4 and meaned["delta_m"]["traffic_variance"] is None
+            assert drawn["delta_m"]["markets"] == 1 and drawn["delta_m"]["market_variance"] is None
     assert with_draws == means
 
 

@@ -17,6 +17,12 @@ Return-conditioning: advertiser j's target return (per unit of budget) is the `t
 of its task's training returns; the return-to-go at tick t is the target minus the own-task value
 realised before t, in the training normalisation.
 
+Replications over markets: the scored day is an argument (`Replay`, and its draws' keys), so
+`make_evaluator(per_replication=True)` scores R replications, each on its own market's day
+(`market_replays`, `draw_keys`) and targets (`market_task_targets`), in one compilation for every
+market of a shape; the references likewise (`market_logged_totals`, `market_fixed_multiplier_totals`).
+One market's day (`data.markets` None) is compiled in as constants, as it always was.
+
 Market input: each rollout keeps the newest M market ticks it has seen (M = the policy's market
 reach, `market_reach`, plus C − 1): the logged days before the test day, then each tick's newest
 market tick from its own observation. The replayed market is the rollout's own (the controlled
@@ -34,13 +40,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vamo_jax.data import Dataset, NormStats, normalise_requirement, normalise_states, spec
+from vamo_jax.data import Dataset, NormStats, Split, normalise_requirement, normalise_states, spec
+from vamo_jax.data.config import DataConfig
+from vamo_jax.data.markets import replay_inputs
 from vamo_jax.data.tasks import advertiser_tasks
 from vamo_jax.eval_config import EvalConfig, per_task_quantiles
 from vamo_jax.models.config import ModelConfig
 from vamo_jax.models.losses import predict_action
 from vamo_jax.models.policy import make_policy, market_reach
 from vamo_jax.sim import simulate_day
+from vamo_jax.sim.market import World
+from vamo_jax.sim.policies import HeuristicParams
 
 
 class _Context(NamedTuple):
@@ -58,8 +68,29 @@ class _Context(NamedTuple):
     market: chex.Array  # (M, F), the newest last
 
 
+class Replay(NamedTuple):
+    """One market's scored day as arrays (a pytree, a jit argument; leading R on every leaf for
+    replications over markets): what every rollout of the day reads but the traffic key.
+
+    Attributes:
+      stats: the market's training `NormStats`.
+      market: (M, F) the logged market ticks before the day's first tick (`market_before`).
+      world: the market's `World`. day: () int32 the day replayed (an int for one market's constants).
+      history: (H, F) the market window before the day. competitors: `HeuristicParams` (N,), the
+        logged policies of the day.
+    """
+
+    stats: NormStats
+    market: chex.Array
+    world: World
+    day: chex.Array
+    history: chex.Array
+    competitors: HeuristicParams
+
+
 class _Replay(NamedTuple):
-    """What every rollout of the scored day shares: data-set constants and the replay's inputs."""
+    """Inside a trace: a `Replay` with the constants of its shape (unit values, advertiser tasks)
+    and `simulate_day`'s keyword arguments but the key."""
 
     stats: NormStats
     unit: chex.Array  # (V,) unit value of each channel
@@ -68,16 +99,22 @@ class _Replay(NamedTuple):
     inputs: dict  # `simulate_day` keyword arguments of the logged day, but its key
 
 
-def scored_day(dataset: Dataset, config: EvalConfig) -> int:
-    """The day `config.day` names: the test day (10) to report, the validation day (9) to choose settings."""
-    return dataset.config.test_day if config.day == "test" else dataset.config.val_day
+def scored_day(config: DataConfig, eval_config: EvalConfig) -> int:
+    """The day `eval_config.day` names: the test day (10) to report, the validation day (9) to choose settings."""
+    return config.test_day if eval_config.day == "test" else config.val_day
 
 
 def traffic_keys(dataset: Dataset, day: int, draws: int) -> chex.Array:
     """(D, 2) uint32 key data of D independent draws of `day`'s traffic: draw 0 is the logged day
     (its stored key), draw d ≥ 1 folds d into it (new impressions, values and competitor noise on
     the same advertisers, regime and competitors)."""
-    logged = jax.random.wrap_key_data(jnp.asarray(dataset.sim_keys[0, day]))
+    return draw_keys(jnp.asarray(dataset.sim_keys[0, day]), draws)
+
+
+def draw_keys(logged: chex.Array, draws: int) -> chex.Array:
+    """(D, 2) uint32 key data of `traffic_keys` from the logged day's key data (2,) (traceable: `vmap`
+    it over markets)."""
+    logged = jax.random.wrap_key_data(logged)
     keys = jnp.concatenate([logged[None], jax.vmap(lambda d: jax.random.fold_in(logged, d))(jnp.arange(1, draws))])
     return jax.random.key_data(keys)
 
@@ -89,6 +126,19 @@ def task_targets(dataset: Dataset, quantile: float | tuple[float, ...]) -> np.nd
     quantiles = per_task_quantiles(quantile, k_total)
     returns, tasks = np.asarray(train.returns_to_go)[:, 0], np.asarray(train.task)
     return np.array([np.quantile(returns[tasks == k], quantiles[k]) for k in range(k_total)], np.float32)
+
+
+def market_task_targets(train: Split, quantile: float | tuple[float, ...], num_tasks: int) -> np.ndarray:
+    """(R, K) `task_targets` of R markets at once, from their stacked training splits (leaves (R, M, …)):
+    row r is `task_targets` of market r's training days. Every market's split holds the same
+    task rows (sorted by task, the counts of the config), so one mask serves all (checked)."""
+    quantiles = per_task_quantiles(quantile, num_tasks)
+    returns, tasks = np.asarray(train.returns_to_go)[:, :, 0], np.asarray(train.task)
+    if not (tasks == tasks[:1]).all():
+        raise ValueError("market_task_targets: the markets' training splits hold different task rows; "
+                         "markets of one DataConfig never do (give stacked markets of one config).")
+    return np.stack([np.quantile(returns[:, tasks[0] == k], quantiles[k], axis=1) for k in range(num_tasks)],
+                    1).astype(np.float32)
 
 
 def market_before(dataset: Dataset, day: int, length: int) -> np.ndarray:
@@ -182,17 +232,32 @@ def _rollout(model, replay: _Replay, context: int, kind: str, params: chex.Array
     return getattr(totals, kind)[j, totals.campaign[j]], totals.cost[j]
 
 
-def _replay(dataset: Dataset, day: int, market_length: int) -> _Replay:
-    """The replay of the logged `day` (its key left out: each draw brings its own), with the
-    `market_length` logged market ticks before it."""
-    env = dataset.config.env
+def replay_of(dataset: Dataset, day: int, market_length: int) -> Replay:
+    """The `Replay` of the logged `day` of `dataset` (episode 0), with the `market_length` logged
+    market ticks before it."""
     inputs = dataset.eval_inputs(day)
-    del inputs["key"]
-    return _Replay(
-        stats=dataset.stats, unit=jnp.asarray(env.unit_value, jnp.float32),
-        task=jnp.asarray(advertiser_tasks(env, dataset.config.num_tasks)),
-        market=jnp.asarray(market_before(dataset, day, market_length)), inputs=inputs,
-    )
+    return Replay(stats=dataset.stats, market=jnp.asarray(market_before(dataset, day, market_length)),
+                  world=inputs["world"], day=day, history=inputs["history"], competitors=inputs["competitors"])
+
+
+def market_replays(markets, config: DataConfig, day: int, market_length: int) -> Replay:
+    """The `Replay`s of the logged `day` of stacked markets (`vamo_jax.data.markets.Market`, leaves
+    (R, …)), leaves (R, …); market r's equals `replay_of(market_dataset(market_at(markets, r)), …)`."""
+    def one(market):
+        r = replay_inputs(market, config, day, market_length)
+        return Replay(stats=market.stats, market=r.series, world=r.world, day=r.day, history=r.history,
+                      competitors=r.competitors)
+
+    return jax.vmap(one)(markets)
+
+
+def _bind(config: DataConfig, replay: Replay) -> _Replay:
+    """`replay` with its shape's constants, inside a trace."""
+    env = config.env
+    return _Replay(stats=replay.stats, unit=jnp.asarray(env.unit_value, jnp.float32),
+                   task=jnp.asarray(advertiser_tasks(env, config.num_tasks)), market=replay.market,
+                   inputs=dict(params=env, world=replay.world, day=replay.day, history=replay.history,
+                               competitors=replay.competitors))
 
 
 def _value_kind(config: EvalConfig) -> str:
@@ -205,47 +270,94 @@ def _over_draws(keys: chex.Array, one_draw):
     return jax.tree.map(lambda x: jnp.moveaxis(x, 0, 1), jax.lax.map(one_draw, keys))
 
 
-def make_evaluator(dataset: Dataset, model_config: ModelConfig, config: EvalConfig):
-    """jit((params (S, K, …), targets (K,)) -> per-advertiser own-task values and costs, each
-    (S, D, N), on D = `config.draws` draws of the scored day (`config.day`).
+def market_length(model_config: ModelConfig) -> int:
+    """M: the logged market ticks a rollout starts with (the policy's market reach plus C − 1)."""
+    return market_reach(model_config) + model_config.context_len - 1
+
+
+def make_evaluator(data_config: DataConfig, model_config: ModelConfig, config: EvalConfig,
+                   per_replication: bool = False, day: tuple[Replay, chex.Array] | None = None):
+    """jit((params (S, K, …), targets, replay, keys) -> per-advertiser own-task values and costs,
+    each (S, D, N), on the D draws `keys` (D, 2) of the scored day `replay` (`replay_of`,
+    `market_length(model_config)` market ticks; keys `traffic_keys` of `config.draws`).
 
     The params carry a task axis K: STL's K models as they are, a multi-task model repeated
     (`Method.task_models`), so one compilation serves every method. Advertiser j uses the model and
     the target return (`task_targets`) of its learning task, and is scored on its campaign type's
     value channel. Seeds and advertisers are `vmap` axes, draws a `lax.map`.
-    """
-    day, c = scored_day(dataset, config), model_config.context_len
-    replay = _replay(dataset, day, market_reach(model_config) + c - 1)
-    keys = traffic_keys(dataset, day, config.draws)
-    rollout = functools.partial(_rollout, make_policy(model_config), replay, c, _value_kind(config))
-    advertisers = jnp.arange(dataset.config.env.num_advertisers)
 
-    def evaluate(params, targets):
+    `per_replication`: the leading axis S of the params is the replications', each its own market:
+    targets (S, K), replay leaves (S, …) and keys (S, D, 2), replication r's rollouts on its own
+    (`market_replays`, `draw_keys`); otherwise every seed shares targets (K,), replay and keys (D, 2).
+    The market is an argument, so one compilation serves every market of a shape.
+
+    `day`: (replay, keys) of one market compiled in as constants: jit((params, targets) -> …), the
+    one-market path (`data.markets` None), whose pinned numbers were made so (XLA folds constants,
+    so the same day as an argument differs in the last bits).
+    """
+    c = model_config.context_len
+    model = make_policy(model_config)
+    kind = _value_kind(config)
+    advertisers = jnp.arange(data_config.env.num_advertisers)
+
+    def rollouts(params, targets, replay, key_data):  # (…) → (N,) values and costs of every advertiser
+        rollout = functools.partial(_rollout, model, _bind(data_config, replay), c, kind, params, targets, key_data)
+        return jax.vmap(rollout)(advertisers)
+
+    def shared(params, targets, replay, keys):
         def one_draw(key_data):
-            per_seed = jax.vmap(rollout, in_axes=(None, None, None, 0))
-            return jax.vmap(per_seed, in_axes=(0, None, None, None))(params, targets, key_data, advertisers)
+            return jax.vmap(rollouts, in_axes=(0, None, None, None))(params, targets, replay, key_data)
 
         return _over_draws(keys, one_draw)
 
+    def per_market(params, targets, replay, keys):
+        def one_draw(key_data):  # (S, 2): each replication's key of this draw
+            return jax.vmap(rollouts)(params, targets, replay, key_data)
+
+        return _over_draws(jnp.swapaxes(keys, 0, 1), one_draw)
+
+    evaluate = per_market if per_replication else shared
+    if day is not None:
+        replay, keys = day
+        return jax.jit(lambda params, targets: evaluate(params, targets, replay, keys))
     return jax.jit(evaluate)
 
 
 def logged_totals(dataset: Dataset, config: EvalConfig):
     """(values (D, N, V), costs (D, N)) of the logged behaviour policies on the D draws of the
     scored day (a reference: draw 0 is the logged day itself)."""
-    day = scored_day(dataset, config)
-    replay = _replay(dataset, day, 1)
-    n = replay.task.shape[0]
+    day = scored_day(dataset.config, config)
+    replay, kind = replay_of(dataset, day, 1), _value_kind(config)
+    values, costs = jax.jit(lambda keys: _logged_day(replay, keys, config=dataset.config, kind=kind))(
+        traffic_keys(dataset, day, config.draws))
+    return np.asarray(values), np.asarray(costs)
+
+
+def _logged_day(replay: Replay, keys: chex.Array, *, config: DataConfig, kind: str):
+    """(values (D, N, V), costs (D, N)) of the logged policies on draws `keys` (D, 2) of `replay`."""
+    bound = _bind(config, replay)
+    n = bound.task.shape[0]
 
     def noop(obs, state, key):
         return jnp.zeros((n,)), state
 
     def one_draw(key_data):
-        totals = _simulate(replay, key_data, noop, (), jnp.asarray(-1))
-        return getattr(totals, _value_kind(config)), totals.cost
+        totals = _simulate(bound, key_data, noop, (), jnp.asarray(-1))
+        return getattr(totals, kind), totals.cost
 
-    values, costs = jax.jit(lambda keys: jax.lax.map(one_draw, keys))(traffic_keys(dataset, day, config.draws))
+    return jax.lax.map(one_draw, keys)
+
+
+def market_logged_totals(replays: Replay, keys: chex.Array, data_config: DataConfig, config: EvalConfig):
+    """`logged_totals` of R markets at once: replays (R, …) (`market_replays`, one market tick),
+    keys (R, D, 2); values (R, D, N, V), costs (R, D, N)."""
+    values, costs = _markets_logged(replays, keys, config=data_config, kind=_value_kind(config))
     return np.asarray(values), np.asarray(costs)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "kind"))
+def _markets_logged(replays, keys, *, config, kind):
+    return jax.vmap(lambda r, k: _logged_day(r, k, config=config, kind=kind))(replays, keys)
 
 
 def hindsight_multipliers(max_multiplier: float, count: int) -> np.ndarray:
@@ -258,20 +370,40 @@ def fixed_multiplier_totals(dataset: Dataset, config: EvalConfig, multipliers: n
     """(own-campaign values, costs), each (G, D, N): advertiser j alone bidding the fixed
     multiplier `multipliers[g]` all day on draw d of the scored day (the others logged). The
     best g per advertiser and draw is the best fixed multiplier in hindsight."""
-    day = scored_day(dataset, config)
-    replay = _replay(dataset, day, 1)
-    n, kind = replay.task.shape[0], _value_kind(config)
+    day = scored_day(dataset.config, config)
+    replay, kind, multipliers = replay_of(dataset, day, 1), _value_kind(config), jnp.asarray(multipliers)
+    values, costs = jax.jit(lambda keys: _fixed_day(replay, keys, multipliers, config=dataset.config, kind=kind))(
+        traffic_keys(dataset, day, config.draws))
+    return np.asarray(values), np.asarray(costs)
+
+
+def _fixed_day(replay: Replay, keys: chex.Array, multipliers: chex.Array, *, config: DataConfig, kind: str):
+    """(values, costs) (G, D, N) of each advertiser alone at each fixed multiplier, draws `keys` of `replay`."""
+    bound = _bind(config, replay)
+    n = bound.task.shape[0]
 
     def rollout(alpha, key_data, j):
         def fixed(obs, state, key):
             return jnp.zeros((n,)).at[j].set(alpha), state
 
-        totals = _simulate(replay, key_data, fixed, (), j)
+        totals = _simulate(bound, key_data, fixed, (), j)
         return getattr(totals, kind)[j, totals.campaign[j]], totals.cost[j]
 
     def one_draw(key_data):
         per_alpha = jax.vmap(rollout, in_axes=(None, None, 0))
-        return jax.vmap(per_alpha, in_axes=(0, None, None))(jnp.asarray(multipliers), key_data, jnp.arange(n))
+        return jax.vmap(per_alpha, in_axes=(0, None, None))(multipliers, key_data, jnp.arange(n))
 
-    values, costs = jax.jit(lambda keys: _over_draws(keys, one_draw))(traffic_keys(dataset, day, config.draws))
+    return _over_draws(keys, one_draw)
+
+
+def market_fixed_multiplier_totals(replays: Replay, keys: chex.Array, multipliers: np.ndarray,
+                                   data_config: DataConfig, config: EvalConfig):
+    """`fixed_multiplier_totals` of R markets at once: replays (R, …), keys (R, D, 2); (R, G, D, N) each."""
+    values, costs = _markets_fixed(replays, keys, jnp.asarray(multipliers), config=data_config,
+                                   kind=_value_kind(config))
     return np.asarray(values), np.asarray(costs)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "kind"))
+def _markets_fixed(replays, keys, multipliers, *, config, kind):
+    return jax.vmap(lambda r, k: _fixed_day(r, k, multipliers, config=config, kind=kind))(replays, keys)

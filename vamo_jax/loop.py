@@ -85,6 +85,7 @@ def fit_method(
     *,
     resume: bool = False,
     stop_after_step: int | None = None,
+    per_replication: bool = False,
 ):
     """Trains `method` for `config.steps` steps on every seed at once: the chunks from the start (or
     the newest checkpoint that restores) to the end, each checked for NaN/Inf, checkpoints of the
@@ -94,6 +95,8 @@ def fit_method(
       checkpoint_dir: this method's checkpoint folder.
       resume: continue from the newest checkpoint in `checkpoint_dir` that restores, if any.
       stop_after_step: stop (as if killed) right after the checkpoint at this step; for tests.
+      per_replication: `problem.data` carries the seed axis (S, …) in front, seed s training on
+        its own (replications over markets); the data is then sharded with the seeds, not replicated.
 
     Returns:
       (states: TrainState stacked over seeds (S, …), numpy, whole on every process; history: dict
@@ -101,9 +104,11 @@ def fit_method(
     """
     method = registry.get(method) if isinstance(method, str) else method
     num_seeds, mesh = config.num_seeds, distributed.seed_mesh(config.devices)
-    data = distributed.put_replicated(problem.data, mesh)
-    chunk = make_chunk(problem, method, config)
-    val_batches = train.val_batches(problem, data, jax.random.PRNGKey(config.seed + 7919))
+    data = (distributed.put_seeds(problem.data, mesh) if per_replication
+            else distributed.put_replicated(problem.data, mesh))
+    chunk = make_chunk(problem, method, config, per_replication)
+    val_batches = train.val_batches(problem, data, jax.random.PRNGKey(config.seed + 7919),
+                                    per_replication=per_replication)
     store = CheckpointStore(checkpoint_dir)
     try:
         start, states, history = _starting_point(problem, method, config, store, resume, mesh)
@@ -116,7 +121,8 @@ def fit_method(
                 progress.time(config.log_every, time.perf_counter() - tic)
             _check_finite(metrics, method.name, begin, task_names, last_checkpoint, store.directory)
             end = begin + config.log_every
-            val_losses = train.held_out_losses(problem, method, train.eval_params(states, config), val_batches)
+            val_losses = train.held_out_losses(problem, method, train.eval_params(states, config), val_batches,
+                                               per_replication)
             history.add_chunk(begin, metrics, end, distributed.gather_seeds(val_losses, num_seeds))
             if end % config.checkpoint_every == 0 or end == config.steps:
                 store.save(end, distributed.put_unpadded(states, mesh, num_seeds), history)

@@ -8,7 +8,8 @@ day's do. Measured here, for trained params:
     batches (day 9), and between day 10 and the training days (1–8);
   * how far the test day's market regime (`World.regime`, log space) is from the validation
     day's and from the training days' mean;
-  * the held-out loss: each seed's validation-day and test-day loss per task.
+  * the held-out loss: each seed's validation-day and test-day loss per task (`vamo_jax.run`,
+    on `dataset_batches`: per market with replications over markets).
 
 The test-day batches come from `Dataset.test` through `dataset_batches`, here and only here: the
 training problem (`bidding.make_problem`) never holds the test day. Nothing is tuned on them.
@@ -31,9 +32,7 @@ import numpy as np
 from vamo_jax.data import Dataset, Split, sample_batch
 from vamo_jax.mtl import per_task_grads
 from vamo_jax.sim.market import REGIME_NAMES
-from vamo_jax.methods import Method
 from vamo_jax.problem import MultiTaskProblem, pooled_task_losses, static_problem
-from vamo_jax.train import held_out_losses
 
 def task_gradient_cosines(task_losses_a: Callable, task_losses_b: Callable, params: chex.ArrayTree) -> chex.Array:
     """Per task k, cos(∇L_k^a(θ), ∇L_k^b(θ)): the two data sets' task gradients at the same params.
@@ -151,13 +150,3 @@ def measure_premise(problem: MultiTaskProblem, dataset: Dataset, params: chex.Ar
         out["regime_distance"] = regime_distances(dataset.world.regime, config.test_day, config.val_day,
                                                   config.train_days)
     return out
-
-
-def measure_held_out(problem: MultiTaskProblem, method: Method, dataset: Dataset, params: chex.ArrayTree,
-                     context: int, batch_size: int, key: chex.PRNGKey, num_batches: int = 8) -> dict[str, np.ndarray]:
-    """{"val": (S, K), "test": (S, K)} held-out losses of one method's trained seeds on day 9 and day 10
-    (`train.held_out_losses`), each over `num_batches` batches from the key (the same batches for
-    every method given the same key)."""
-    return {name: np.asarray(held_out_losses(problem, method, params, dataset_batches(
-                dataset, name, jax.random.fold_in(key, i), num_batches, batch_size, context)))
-            for i, name in ((1, "val"), (2, "test"))}

@@ -33,6 +33,7 @@ def summarize(
     baseline: str = "stl",
     extra: Mapping[str, Mapping[str, np.ndarray]] | None = None,
     ci_seed: int = 0,
+    markets: int | None = None,
 ) -> dict:
     """The results dictionary.
 
@@ -50,6 +51,9 @@ def summarize(
       extra: optional metric name -> method -> (S, K) or (S, K, D) further per-task metrics
         (score, value, cost, online ratio, violation rate, …); any name flows through.
       ci_seed: the seed of every bootstrap resampling (same inputs and seed, same CIs).
+      markets: None: the rows are the S seeds of one market, the CIs resample seeds. M: the rows
+        are R = M × S replications over markets, market-major (row r: market r // S); the CIs are
+        the cluster bootstrap (`stats.cluster_bootstrap_ci`: markets, then seeds within).
 
     Returns:
       {"tasks": [...], "baseline": name, "compared_with": [baseline, "equal"?], "ci": {how the CIs
@@ -70,11 +74,17 @@ def summarize(
     scored = stats.scored_tasks(base_mean)
     compared_with = [baseline] + [r for r in COMPARED_WITH if r in scores and r != baseline]
     ranks = mean_rank({m: r.mean(0) for m, r in scores.items()})
-    out = {"tasks": list(tasks), "baseline": baseline, "compared_with": compared_with,
-           "ci": {"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
-                  "seed": ci_seed, "num_seeds": int(scores[baseline].shape[0]),
-                  "unit": "training seed, paired across methods; test draws averaged within a seed"},
-           "methods": {}}
+    num_rows = int(scores[baseline].shape[0])
+    if markets is not None and (markets < 1 or num_rows % markets):
+        raise ValueError(f"summarize: {num_rows} rows are not markets={markets} markets of equal seeds.")
+    ci = ({"confidence": stats.CONFIDENCE, "method": "BCa", "n_resamples": stats.N_RESAMPLES,
+           "seed": ci_seed, "num_seeds": num_rows,
+           "unit": "training seed, paired across methods; test draws averaged within a seed"} if markets is None else
+          {"confidence": stats.CONFIDENCE, "method": "BCa cluster bootstrap", "n_resamples": stats.N_RESAMPLES,
+           "seed": ci_seed, "num_markets": markets, "num_seeds": num_rows // markets,
+           "unit": "market, then training seed within a market (two-stage), paired across methods; test draws "
+                   "averaged within a replication"})
+    out = {"tasks": list(tasks), "baseline": baseline, "compared_with": compared_with, "ci": ci, "methods": {}}
     if not scored.all():
         left_out = [t for t, s in zip(tasks, scored) if not s]
         out["note"] = (f"Δm% is over {int(scored.sum())} of {len(tasks)} tasks: the baseline earns nothing on "
@@ -83,13 +93,15 @@ def summarize(
         dm, per_seed = stats.delta_m_seeds(r, base_mean)
         entry = {
             "per_task": _per_task(raw[method], tasks),
-            "per_task_ci": dict(zip(tasks, (ci.as_dict() for ci in stats.task_mean_cis(r, seed=ci_seed)))),
+            "per_task_ci": dict(zip(tasks, (ci.as_dict() for ci in _task_mean_cis(r, markets, ci_seed)))),
             "delta_m": dm,
             "delta_m_seeds": per_seed,
             "delta_m_std": float(np.std(per_seed)) if per_seed else float("nan"),
             "tasks_left_out": int((~scored).sum()),
             "mean_rank": ranks[method],
-            "comparisons": {other: paired_comparison(r, scores[other], tasks, ci_seed)
+            "comparisons": {other: {**paired_comparison(r, scores[other], tasks, ci_seed, markets),
+                                    "variance_components": paired_components(raw[method], raw[other], tasks,
+                                                                             markets or 1)}
                             for other in compared_with if other != method},
         }
         if extra:
@@ -124,19 +136,67 @@ def traffic_summary(scores: Mapping[str, np.ndarray], tasks: Sequence[str], base
     return out
 
 
-def paired_comparison(method: np.ndarray, other: np.ndarray, tasks: Sequence[str], ci_seed: int = 0) -> dict:
-    """One paired comparison, method against another row, both (S, K) (or (S, K, D)).
+def paired_comparison(method: np.ndarray, other: np.ndarray, tasks: Sequence[str], ci_seed: int = 0,
+                      markets: int | None = None) -> dict:
+    """One paired comparison, method against another row, both (S, K) (or (S, K, D)); with
+    `markets` M, rows are M × S replications, market-major, and the CIs resample markets, then seeds.
 
     Returns:
       {"delta_m": interval of Δm% (over the tasks the other row scores), "per_task": {task:
       interval of the score difference}, "probability_of_improvement": {"mean", "per_task"}}.
     """
     mean, per_task = stats.probability_of_improvement(method, other)
+    if markets is None:
+        delta_m = stats.delta_m_ci(method, other, seed=ci_seed)
+        differences = stats.task_difference_cis(method, other, seed=ci_seed)
+    else:
+        a, b = _nest(method, markets), _nest(other, markets)
+        delta_m = stats.market_delta_m_ci(a, b, seed=ci_seed)
+        differences = [stats.market_difference_ci(a[:, :, k], b[:, :, k], seed=ci_seed) for k in range(len(tasks))]
     return {
-        "delta_m": stats.delta_m_ci(method, other, seed=ci_seed).as_dict(),
-        "per_task": dict(zip(tasks, (ci.as_dict() for ci in stats.task_difference_cis(method, other, seed=ci_seed)))),
+        "delta_m": delta_m.as_dict(),
+        "per_task": dict(zip(tasks, (ci.as_dict() for ci in differences))),
         "probability_of_improvement": {"mean": mean, "per_task": dict(zip(tasks, per_task.tolist()))},
     }
+
+
+def paired_components(method: np.ndarray, other: np.ndarray, tasks: Sequence[str], markets: int = 1) -> dict:
+    """The variance of a paired comparison split into market, training seed within market and test
+    traffic (`stats.variance_components`), from both rows' (R, K, D) (or (R, K)) scores, R = M × S
+    replications market-major (M = 1: the seeds of one market, no market component).
+
+    Returns:
+      {"delta_m": components of the paired Δm% difference per replication and draw, each row's Δm%
+      against the other row's mean (over the tasks it scores), "per_task": {task: components of
+      the return difference}}.
+    """
+    a, b = (np.asarray(x, np.float64) for x in (method, other))
+    a, b = (x[..., None] if x.ndim == 2 else x for x in (a, b))
+    if a.shape != b.shape:
+        raise ValueError(f"paired_components: rows of equal shapes (paired), got {a.shape} and {b.shape}.")
+    num_rows, _, draws = a.shape
+    base_mean = b.mean((0, 2))
+    scored = stats.scored_tasks(base_mean)
+    nest = lambda x: x.reshape(markets, num_rows // markets, draws)  # noqa: E731  (R, D) -> (M, S, D)
+    out = {"per_task": {t: stats.variance_components(nest(a[:, k] - b[:, k])) for k, t in enumerate(tasks)}}
+    if scored.any():
+        dm = lambda x: stats.delta_m(np.moveaxis(x, 1, -1)[..., scored], base_mean[scored])  # noqa: E731
+        out["delta_m"] = stats.variance_components(nest(dm(a) - dm(b)))
+    return out
+
+
+def _nest(x: np.ndarray, markets: int) -> np.ndarray:
+    """(R, …) replications, market-major -> (M, S, …)."""
+    x = np.asarray(x)
+    return x.reshape((markets, x.shape[0] // markets) + x.shape[1:])
+
+
+def _task_mean_cis(x: np.ndarray, markets: int | None, seed: int) -> list:
+    """Per task, the CI of the mean of x (R, K): over seeds, or (markets) over markets then seeds."""
+    if markets is None:
+        return stats.task_mean_cis(x, seed=seed)
+    nested = _nest(x, markets)
+    return [stats.market_mean_ci(nested[:, :, k], seed=seed) for k in range(nested.shape[2])]
 
 
 def _per_task(values: np.ndarray, tasks: Sequence[str]) -> dict:
@@ -196,11 +256,14 @@ def markdown_table(results: dict, title: str = "Test-day score per task (mean [9
         cells.append(f"{comparisons[baseline]['probability_of_improvement']['mean']:.2f}" if method != baseline else "—")
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {entry['mean_rank']:.2f} |")
     legend = " ".join(f"`{m}` its difference from {r} is resolved (the CI excludes 0);" for r, m in marks.items())
-    lines += ["", (f"[low, high]: {100 * results['ci']['confidence']:.0f}% bootstrap CI over training seeds, "
-                   f"paired on seeds; {legend} P(> {baseline}): probability that a seed of the row beats a seed "
-                   f"of {baseline} (0.5 = no difference).")]
+    unit = ("training seeds, paired on seeds" if "num_markets" not in results["ci"] else
+            f"{results['ci']['num_markets']} markets × {results['ci']['num_seeds']} seeds (cluster bootstrap: markets, "
+            "then seeds within), paired on replications")
+    lines += ["", (f"[low, high]: {100 * results['ci']['confidence']:.0f}% bootstrap CI over {unit}; {legend} "
+                   f"P(> {baseline}): probability that a seed of the row beats a seed of {baseline} (0.5 = no "
+                   "difference).")]
     coverage = ", ".join(f"{c:.0%} at {n}" for n, c in stats.MEASURED_COVERAGE)
-    if results["ci"]["num_seeds"] < stats.MEASURED_COVERAGE[-1][0]:
+    if "num_markets" not in results["ci"] and results["ci"]["num_seeds"] < stats.MEASURED_COVERAGE[-1][0]:
         lines += ["", f"With {results['ci']['num_seeds']} seeds these intervals cover less than their nominal level "
                       f"(a 95% bootstrap CI of a normal mean covered {coverage} seeds): a CI that barely excludes 0 "
                       "is weak evidence."]

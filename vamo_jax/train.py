@@ -130,8 +130,11 @@ def make_step(problem: MultiTaskProblem, method: Method | str, config: TrainConf
     return step
 
 
-def make_chunk(problem: MultiTaskProblem, method: Method | str, config: TrainConfig):
+def make_chunk(problem: MultiTaskProblem, method: Method | str, config: TrainConfig, per_replication: bool = False):
     """jit((states, start, data) -> (states, metrics (S, n, …))) running `log_every` steps.
+
+    `per_replication`: every leaf of `data` carries the seed axis S in front, seed s training on
+    its own data (replications over markets: s's market); otherwise every seed reads the same data.
 
     `start` (the first step's index) is an unbatched traced scalar, so one compilation serves
     every chunk. For a method that refreshes every n steps (`method.refresh_every`), when
@@ -139,14 +142,18 @@ def make_chunk(problem: MultiTaskProblem, method: Method | str, config: TrainCon
     of one refresh and n − 1 cached steps, a static schedule measured ~10% faster than a `cond` per
     step; otherwise each step branches on `step % n == 0` with an unbatched predicate.
     """
-    return functools.partial(_chunk, problem=static_problem(problem), method=_resolve(method), config=config)
+    return functools.partial(_chunk, problem=static_problem(problem), method=_resolve(method), config=config,
+                             per_replication=per_replication)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "method", "config"), donate_argnums=0)
-def _chunk(states, start, data, *, problem: MultiTaskProblem, method: Method, config: TrainConfig):
+@functools.partial(jax.jit, static_argnames=("problem", "method", "config", "per_replication"), donate_argnums=0)
+def _chunk(states, start, data, *, problem: MultiTaskProblem, method: Method, config: TrainConfig,
+           per_replication: bool = False):
     step = make_step(problem, method, config)
 
     def seeds_step(states, step_index, refresh):
+        if per_replication:
+            return jax.vmap(lambda s, d: step(s, step_index, d, refresh))(states, data)
         return jax.vmap(lambda s: step(s, step_index, data, refresh))(states)
 
     every = method.refresh_every(config)
@@ -167,23 +174,32 @@ def _chunk(states, start, data, *, problem: MultiTaskProblem, method: Method, co
 
 
 def held_out_losses(problem: MultiTaskProblem, method: Method | str, params: chex.ArrayTree,
-                    batches: Any) -> chex.Array:
+                    batches: Any, per_replication: bool = False) -> chex.Array:
     """(S, K) each seed's loss per task, pooled over a fixed set of held-out batches (n, B, …),
-    each task under its own model (`method.task_losses`); `params` seed-stacked (S, …)."""
-    return _held_out(params, batches, problem=static_problem(problem), method=_resolve(method))
+    each task under its own model (`method.task_losses`); `params` seed-stacked (S, …).
+    `per_replication`: batches (S, n, B, …), seed s's own."""
+    return _held_out(params, batches, problem=static_problem(problem), method=_resolve(method),
+                     per_replication=per_replication)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "method"))
-def _held_out(params, batches, *, problem, method):
-    return jax.vmap(lambda p: method.task_losses(problem, p, batches))(params)
+@functools.partial(jax.jit, static_argnames=("problem", "method", "per_replication"))
+def _held_out(params, batches, *, problem, method, per_replication=False):
+    return jax.vmap(lambda p, b: method.task_losses(problem, p, b),
+                    in_axes=(0, 0 if per_replication else None))(params, batches)
 
 
-def val_batches(problem: MultiTaskProblem, data: Any, key: chex.PRNGKey, num_batches: int = 4) -> Any:
+def val_batches(problem: MultiTaskProblem, data: Any, key: chex.PRNGKey, num_batches: int = 4,
+                per_replication: bool = False) -> Any:
     """`num_batches` validation batches (n, B, …) of the training problem, the b-th from fold_in(key, b):
-    what the training loop logs the validation loss on."""
-    return _val_batches(data, key, problem=static_problem(problem), num_batches=num_batches)
+    what the training loop logs the validation loss on. `per_replication`: data (S, …) → (S, n, B, …),
+    the same keys on each seed's data."""
+    return _val_batches(data, key, problem=static_problem(problem), num_batches=num_batches,
+                        per_replication=per_replication)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "num_batches"))
-def _val_batches(data, key, *, problem, num_batches):
-    return jax.vmap(lambda b: problem.sample_val(jax.random.fold_in(key, b), data))(jnp.arange(num_batches))
+@functools.partial(jax.jit, static_argnames=("problem", "num_batches", "per_replication"))
+def _val_batches(data, key, *, problem, num_batches, per_replication=False):
+    def batches(d):
+        return jax.vmap(lambda b: problem.sample_val(jax.random.fold_in(key, b), d))(jnp.arange(num_batches))
+
+    return jax.vmap(batches)(data) if per_replication else batches(data)

@@ -40,6 +40,10 @@ class DataConfig:
         day after the last training day on, each task's value channel shifts by s × its
         declared direction. 0 (default): the market as it is, bit for bit.
       cache_dir: directory of the on-disk cache (None: no cache).
+      markets: None: one market, the logs of `make_dataset` from `seed` (every training seed
+        trains on them and is scored on their test day). M: replications over M independent
+        markets, market m drawn from `fold_in(jax.random.key(seed), m)` (`vamo_jax.data.markets`),
+        each with `train.num_seeds` training seeds of its own.
     Independent markets ("episodes") of the same days are simulated as needed to supply more
     trajectories per task than one market has advertisers × days.
     """
@@ -59,6 +63,7 @@ class DataConfig:
     behaviour: BehaviourSpread = BehaviourSpread()
     task_shift: float = 0.0
     cache_dir: str | None = None
+    markets: int | None = None
 
     def __post_init__(self):
         def fail(field, fix):
@@ -90,6 +95,8 @@ class DataConfig:
             fail("behaviour", "pass a BehaviourSpread")
         if int(self.num_tasks) != self.num_tasks:
             fail("num_tasks", "give an integer")
+        if self.markets is not None and (int(self.markets) != self.markets or self.markets < 1):
+            fail("markets", "give a positive number of markets, or none for the one market of data.seed")
         from vamo_jax.data.tasks import tasks_per_type
 
         tasks_per_type(self.env, self.num_tasks)  # raises naming num_tasks and the fix
@@ -115,9 +122,11 @@ class DataConfig:
         return tuple(out)
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the arrays (not `cache_dir`)."""
+        """Hash of everything that determines `make_dataset`'s arrays (not `cache_dir`, nor `markets`:
+        the markets are generated, never cached)."""
         d = dataclasses.asdict(self)
         d.pop("cache_dir")
+        d.pop("markets")
         d["format_version"] = FORMAT_VERSION
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -187,6 +187,12 @@ def replay_inputs(market: Market, config: DataConfig, day: int, market_length: i
     )
 
 
+def shape_config(config: DataConfig) -> DataConfig:
+    """`config` with `seed`, `cache_dir` and `markets` reset: what fixes a market's shapes and the
+    programs built on them (a cache key under which every market and seed share one compilation)."""
+    return dataclasses.replace(config, seed=0, cache_dir=None, markets=None)
+
+
 def _check_keys(keys, ndim: int, where: str) -> None:
     if not (isinstance(keys, jax.Array) and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)):
         raise ValueError(f"{where}: give typed keys (market_key / market_keys, or jax.random.key), "
@@ -196,12 +202,12 @@ def _check_keys(keys, ndim: int, where: str) -> None:
 
 
 def _static(config: DataConfig) -> DataConfig:
-    """`config` without what the compiled program does not read (seed, cache), so that it is one
-    static argument for every seed."""
+    """`config` without what the compiled program does not read (seed, cache, market count), so
+    that it is one static argument for every seed."""
     if not isinstance(config, DataConfig):
         raise ValueError(f"config: give a DataConfig, got {type(config).__name__}.")
     episodes_needed(config)  # raises when a task has no advertiser
-    return dataclasses.replace(config, seed=0, cache_dir=None)
+    return shape_config(config)
 
 
 def _market_from_key(key: jax.Array, config: DataConfig) -> Market:
