@@ -72,7 +72,7 @@ def test_replication_r_is_market_r_over_s_generated_alone_bit_for_bit(config, re
             assert_trees_equal(at(reps.replay), replay, f"replication {r} replay")
             np.testing.assert_array_equal(reps.keys[r], traffic_keys(alone, day, config.eval.draws))
             np.testing.assert_array_equal(reps.targets[r], task_targets(alone, config.eval.target_quantile))
-            np.testing.assert_array_equal(reps.constraint[r, 0], alone.world.constraint)
+            np.testing.assert_array_equal(reps.advertisers[0][r, 0], alone.world.constraint)
             for i, name in ((1, "val"), (2, "test")):
                 want = dataset_batches(alone, name, jax.random.fold_in(key, i), run.HELD_OUT_BATCHES,
                                        config.train.batch_size, config.model.context_len)
