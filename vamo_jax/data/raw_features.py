@@ -31,6 +31,13 @@ PROJECT_STATS: tuple[str, ...] = ("action", "win_rate", "cost", "lwc", "value", 
 RECENT = 3
 
 
+def _step_means(t, hist_sum, recent_sum, remaining, budget):
+    """(mean over steps 0..t−1, mean over the last ≤ `RECENT` steps, share of the budget left) at step t."""
+    hist = hist_sum / jnp.maximum(t, 1.0)[..., None]
+    recent = recent_sum / jnp.maximum(jnp.minimum(t, float(RECENT)), 1.0)[..., None]
+    return hist, recent, remaining / budget
+
+
 def project_features(t, ticks: int, remaining, budget, hist_sum, recent_sum, current_value, current_volume):
     """The project's 16 features at step t (`sim.env.STATE_FEATURES`), broadcast over leading axes.
 
@@ -45,9 +52,7 @@ def project_features(t, ticks: int, remaining, budget, hist_sum, recent_sum, cur
       (…, 16) float32.
     """
     t = jnp.asarray(t, jnp.float32)
-    hist = hist_sum / jnp.maximum(t, 1.0)[..., None]
-    recent = recent_sum / jnp.maximum(jnp.minimum(t, float(RECENT)), 1.0)[..., None]
-    left = remaining / budget
+    hist, recent, left = _step_means(t, hist_sum, recent_sum, remaining, budget)
     return jnp.stack([
         jnp.broadcast_to(1.0 - t / ticks, left.shape), left, (1.0 - left) - t / ticks,
         hist[..., 0], hist[..., 1], recent[..., 1], hist[..., 2], recent[..., 2], hist[..., 3], recent[..., 3],
@@ -102,9 +107,7 @@ def auctionnet_features(t, ticks: int, remaining, budget, hist_sum, recent_sum, 
       (…, 16) float32.
     """
     t = jnp.asarray(t, jnp.float32)
-    hist = hist_sum / jnp.maximum(t, 1.0)[..., None]
-    recent = recent_sum / jnp.maximum(jnp.minimum(t, float(RECENT)), 1.0)[..., None]
-    left = remaining / budget
+    hist, recent, left = _step_means(t, hist_sum, recent_sum, remaining, budget)
     return jnp.stack([
         jnp.broadcast_to((ticks - t) / ticks, left.shape), left, hist[..., 0], recent[..., 0],
         hist[..., 1], hist[..., 2], hist[..., 3], hist[..., 4], recent[..., 1], recent[..., 2], recent[..., 3],
