@@ -16,7 +16,7 @@ from vamo_jax import checkpoint
 from vamo_jax.loop import TrainingDiverged, fit_method
 from vamo_jax.mtl import gradient_method, per_task_grads
 from vamo_jax import methods
-from vamo_jax.train import TrainConfig, init_train_state, init_train_states, make_optimizer, make_step, task_losses_on
+from vamo_jax.train import TrainConfig, init_train_state, init_train_states, make_step, task_losses_on
 
 TASKS = ("a", "b", "c")
 PROBLEM = make_problem()
@@ -81,7 +81,7 @@ def test_loss_weighted_methods_take_one_backward_pass_and_match_explicit_gradien
     reference combines K explicit per-task gradients with the same transform."""
     config = dataclasses.replace(CONFIG, epoch_length=1)  # DWA's weights move from step 3 on
     transform = methods.get(method).transform(K, config)
-    optimizer = make_optimizer(config)
+    optimizer = methods.adamw(config)
 
     def explicit(state, i, data):
         key_train, _ = jax.random.split(jax.random.fold_in(state.key, i))
@@ -229,7 +229,7 @@ def test_ema_params_are_the_moving_average_of_the_trajectory():
 
 def test_cosine_schedule_reaches_zero_at_the_last_step():
     config = dataclasses.replace(CONFIG, lr_schedule="cosine", steps=4, log_every=4, checkpoint_every=4)
-    optimizer = make_optimizer(config)
+    optimizer = methods.adamw(config)
     params = {"w": jnp.ones(3)}
     state = optimizer.init(params)
     sizes = []
@@ -275,7 +275,7 @@ def test_cross_task_step_against_explicit_gradients_and_a_numpy_softmax(method):
     np.testing.assert_allclose(metrics.weights, w, rtol=2e-3, atol=1e-6)
     direction = np.einsum("ik,ikp->p", w, flat) / K
     _, unravel = jax.flatten_util.ravel_pytree(state.params)
-    optimizer = make_optimizer(config)
+    optimizer = methods.adamw(config)
     _, reference = optimizer.update(unravel(jnp.asarray(direction, jnp.float32)), state.opt_state, state.params)
     chex.assert_trees_all_close(new.opt_state, reference, rtol=2e-3, atol=1e-8)
     np.testing.assert_allclose(metrics.losses, [float(loss_ik(state.params, k, k)) for k in range(K)], rtol=1e-5)

@@ -24,12 +24,12 @@ import jax.numpy as jnp
 import optax
 
 from vamo_jax import methods as registry
-from vamo_jax.methods import Method, adamw
+from vamo_jax.methods import Method
 from vamo_jax.problem import MultiTaskProblem, static_problem, task_losses_on
 from vamo_jax.train_config import TrainConfig
 
 __all__ = ["MultiTaskProblem", "StepMetrics", "TrainConfig", "TrainState", "eval_params", "held_out_losses",
-           "init_train_state", "init_train_states", "make_chunk", "make_optimizer", "make_step", "task_losses_on"]
+           "init_train_state", "init_train_states", "make_chunk", "make_step", "task_losses_on"]
 
 
 @chex.dataclass
@@ -54,11 +54,6 @@ class TrainState:
 def eval_params(states: TrainState, config: TrainConfig):
     """The parameters to evaluate: the moving average when `train.ema_decay` is set."""
     return states.ema_params if config.ema_decay is not None else states.params
-
-
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """AdamW with global-norm clipping (`methods.adamw`): the optimiser of every shared-model method."""
-    return adamw(config)
 
 
 def _resolve(method: Method | str) -> Method:
